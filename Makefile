@@ -1,0 +1,35 @@
+# The two commands of the README: `make run` (the whole pipeline on generated data, or
+# ARGS="--source DIR" for the real files) and `make test`. Both set up what they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ARGS ?=
+
+.PHONY: run test setup java requirements clean
+
+run: setup
+	$(BIN)/lake run $(ARGS)
+
+test: setup
+	$(BIN)/pytest $(ARGS)
+
+setup: java $(STAMP)
+
+java:
+	@bin/check-java
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "error: Python 3.11 is required (Glue 5.0 parity); set PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps --editable .
+	@touch $(STAMP)
+
+requirements:
+	$(PYTHON) -m instacart_lake.versions requirements > requirements.txt
+	$(PYTHON) -m instacart_lake.versions requirements-dev > requirements-dev.txt
+
+clean:
+	rm -rf $(VENV) lake .pytest_cache

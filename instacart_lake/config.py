@@ -1,0 +1,74 @@
+"""Configuration: one file (lake.toml) with a `local` and an `aws` profile, plus environment overrides."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from instacart_lake.errors import LakeError
+
+CONFIG_PATH = Path(__file__).with_name("lake.toml")
+ZONES = ("raw", "clean", "curated", "ml")
+
+
+@dataclass(frozen=True)
+class LakeConfig:
+    """The settings of one profile, after environment overrides.
+
+    For the local profile `root` is an absolute folder and the zones are folders under it;
+    for the aws profile each zone is an S3 bucket URI.
+    """
+
+    profile: str
+    catalog: str
+    database_prefix: str
+    zone_uris: Mapping[str, str]
+    meta_uri: str
+    region: str | None = None
+    spark_driver_memory: str = "8g"
+    spark_shuffle_partitions: int = 8
+
+    @property
+    def is_local(self) -> bool:
+        return self.catalog == "embedded"
+
+
+def load_config(
+    profile: str | None = None,
+    root: str | os.PathLike | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> LakeConfig:
+    """The configuration of `profile` (or LAKE_PROFILE, default local); `root` overrides LAKE_ROOT."""
+    env = os.environ if environ is None else environ
+    profile = profile or env.get("LAKE_PROFILE", "local")
+    with CONFIG_PATH.open("rb") as handle:
+        profiles = tomllib.load(handle)["profiles"]
+    if profile not in profiles:
+        raise LakeError(f"{CONFIG_PATH}: unknown profile {profile!r} (known: {', '.join(sorted(profiles))})")
+    settings = dict(profiles[profile])
+    for key in list(settings) + ["root", "region", "meta_uri"]:
+        value = env.get(f"LAKE_{key.upper()}")
+        if value:
+            settings[key] = value
+    if root is not None:
+        settings["root"] = os.fspath(root)
+    if settings["catalog"] == "embedded":
+        base = Path(settings["root"]).expanduser().resolve().as_uri()
+        zone_uris = {zone: f"{base}/{zone}" for zone in ZONES}
+        meta_uri = settings.get("meta_uri", f"{base}/_meta")
+    else:
+        zone_uris = {zone: settings[f"{zone}_uri"].rstrip("/") for zone in ZONES}
+        meta_uri = settings.get("meta_uri", f"{zone_uris['ml']}/_meta")
+    return LakeConfig(
+        profile=profile,
+        catalog=settings["catalog"],
+        database_prefix=settings["database_prefix"],
+        zone_uris=zone_uris,
+        meta_uri=meta_uri.rstrip("/"),
+        region=settings.get("region"),
+        spark_driver_memory=settings.get("spark_driver_memory", "8g"),
+        spark_shuffle_partitions=int(settings.get("spark_shuffle_partitions", 8)),
+    )

@@ -1,0 +1,101 @@
+"""The Spark runtime: the GlueContext's session on Glue, a tuned local session elsewhere."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from pyspark.sql import SparkSession
+
+from instacart_lake.config import LakeConfig
+
+log = logging.getLogger(__name__)
+
+DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
+
+
+@dataclass
+class Runtime:
+    """What a job runs on: a Spark session, and on Glue the GlueContext and Job for bookmarks."""
+
+    spark: SparkSession
+    glue_context: Any = None
+    job: Any = None
+
+    @property
+    def on_glue(self) -> bool:
+        return self.glue_context is not None
+
+    def commit(self) -> None:
+        """Commit the Glue job (advances bookmarks); a no-op locally, where the ledger does it."""
+        if self.job is not None:
+            self.job.commit()
+
+
+def running_on_glue() -> bool:
+    try:
+        import awsglue.context  # noqa: F401  (present only in Glue and its docker image)
+    except ImportError:
+        return False
+    return True
+
+
+def build_local_spark(
+    app_name: str = "instacart-lake",
+    driver_memory: str = "8g",
+    shuffle_partitions: int = 8,
+) -> SparkSession:
+    """A local session tuned for a small machine (2 cores, 24 GB): all cores, one JVM, AQE on,
+    few shuffle partitions, no UI, quiet logs, UTC. Returns the active session if one exists."""
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = (
+        SparkSession.builder.appName(app_name)
+        .master(os.environ.get("LAKE_SPARK_MASTER", "local[*]"))
+        .config("spark.driver.memory", driver_memory)
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .config("spark.default.parallelism", str(shuffle_partitions))
+        .config("spark.sql.adaptive.enabled", "true")
+        .config("spark.sql.adaptive.coalescePartitions.enabled", "true")
+        .config("spark.sql.adaptive.skewJoin.enabled", "true")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
+        .config("spark.sql.parquet.compression.codec", "snappy")
+        .config("spark.driver.extraJavaOptions", "-Dlog4j2.level=WARN -XX:+UseG1GC")
+        .config("spark.sql.warehouse.dir", os.path.join(os.environ.get("TMPDIR", "/tmp"), "instacart-lake-warehouse"))
+    )
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
+
+
+def get_runtime(job_name: str, arguments: dict[str, str], config: LakeConfig) -> Runtime:
+    """The runtime for a job: on Glue the GlueContext's session and an initialised Job,
+    locally a session built from the configuration."""
+    if running_on_glue():
+        from awsglue.context import GlueContext
+        from awsglue.job import Job
+        from pyspark.context import SparkContext
+
+        glue_context = GlueContext(SparkContext.getOrCreate())
+        job = Job(glue_context)
+        job.init(job_name, arguments)
+        return Runtime(glue_context.spark_session, glue_context, job)
+    spark = build_local_spark(job_name, config.spark_driver_memory, config.spark_shuffle_partitions)
+    return Runtime(spark)
+
+
+def delta_extension_enabled(spark: SparkSession) -> bool:
+    """True when the Delta Spark extension is configured and its classes are on the classpath."""
+    extensions = spark.conf.get("spark.sql.extensions", "") or ""
+    if DELTA_EXTENSION not in extensions:
+        return False
+    try:
+        spark.sparkContext._jvm.java.lang.Class.forName(DELTA_EXTENSION)
+    except Exception:  # py4j wraps ClassNotFoundException in a generic error
+        return False
+    return True
