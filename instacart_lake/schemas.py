@@ -13,9 +13,21 @@ from pyspark.sql import types as T
 
 @dataclass(frozen=True)
 class Column:
+    """A declared column: its type, whether it may be empty, and the values it may take."""
+
     name: str
     type: str
     nullable: bool = False
+    minimum: int | None = None
+    maximum: int | None = None
+    allowed: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    column: str
+    table: str
+    referenced_column: str
 
 
 @dataclass(frozen=True)
@@ -26,6 +38,9 @@ class SourceTable:
     grain: str
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...]
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    order_eval_set: str | None = None
+    """For order lines: the eval_set that every referenced order must have."""
 
     @property
     def file_name(self) -> str:
@@ -34,6 +49,9 @@ class SourceTable:
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(column.name for column in self.columns)
+
+    def column(self, name: str) -> Column:
+        return next(column for column in self.columns if column.name == name)
 
     def spark_schema(self) -> T.StructType:
         return T.StructType(
@@ -44,11 +62,17 @@ class SourceTable:
 _SPARK_TYPES = {"int": T.IntegerType(), "bigint": T.LongType(), "string": T.StringType(),
                 "double": T.DoubleType(), "boolean": T.BooleanType()}
 
+EVAL_SETS = ("prior", "train", "test")
+
 _ORDER_LINE_COLUMNS = (
-    Column("order_id", "int"),
-    Column("product_id", "int"),
-    Column("add_to_cart_order", "int"),
-    Column("reordered", "int"),
+    Column("order_id", "int", minimum=1),
+    Column("product_id", "int", minimum=1),
+    Column("add_to_cart_order", "int", minimum=1),
+    Column("reordered", "int", minimum=0, maximum=1),
+)
+_ORDER_LINE_FOREIGN_KEYS = (
+    ForeignKey("order_id", "orders", "order_id"),
+    ForeignKey("product_id", "products", "product_id"),
 )
 
 SOURCE_TABLES: dict[str, SourceTable] = {
@@ -56,33 +80,40 @@ SOURCE_TABLES: dict[str, SourceTable] = {
     for table in (
         SourceTable(
             "aisles", "one row per aisle",
-            (Column("aisle_id", "int"), Column("aisle", "string")), ("aisle_id",)),
+            (Column("aisle_id", "int", minimum=1), Column("aisle", "string")), ("aisle_id",)),
         SourceTable(
             "departments", "one row per department",
-            (Column("department_id", "int"), Column("department", "string")), ("department_id",)),
+            (Column("department_id", "int", minimum=1), Column("department", "string")),
+            ("department_id",)),
         SourceTable(
             "products", "one row per product",
-            (Column("product_id", "int"), Column("product_name", "string"),
-             Column("aisle_id", "int"), Column("department_id", "int")),
-            ("product_id",)),
+            (Column("product_id", "int", minimum=1), Column("product_name", "string"),
+             Column("aisle_id", "int", minimum=1), Column("department_id", "int", minimum=1)),
+            ("product_id",),
+            foreign_keys=(ForeignKey("aisle_id", "aisles", "aisle_id"),
+                          ForeignKey("department_id", "departments", "department_id"))),
         SourceTable(
             "orders", "one row per order",
-            (Column("order_id", "int"), Column("user_id", "int"), Column("eval_set", "string"),
-             Column("order_number", "int"), Column("order_dow", "int"),
-             Column("order_hour_of_day", "int"),
-             Column("days_since_prior_order", "int", nullable=True)),
+            (Column("order_id", "int", minimum=1), Column("user_id", "int", minimum=1),
+             Column("eval_set", "string", allowed=EVAL_SETS),
+             Column("order_number", "int", minimum=1, maximum=100),
+             Column("order_dow", "int", minimum=0, maximum=6),
+             Column("order_hour_of_day", "int", minimum=0, maximum=23),
+             Column("days_since_prior_order", "int", nullable=True, minimum=0, maximum=30)),
             ("order_id",)),
         SourceTable(
             "order_products__prior", "one row per product in a prior order",
-            _ORDER_LINE_COLUMNS, ("order_id", "product_id")),
+            _ORDER_LINE_COLUMNS, ("order_id", "product_id"),
+            foreign_keys=_ORDER_LINE_FOREIGN_KEYS, order_eval_set="prior"),
         SourceTable(
             "order_products__train", "one row per product in a train order",
-            _ORDER_LINE_COLUMNS, ("order_id", "product_id")),
+            _ORDER_LINE_COLUMNS, ("order_id", "product_id"),
+            foreign_keys=_ORDER_LINE_FOREIGN_KEYS, order_eval_set="train"),
     )
 }
 
-EVAL_SETS = ("prior", "train", "test")
-
+NAME_COLUMNS = frozenset({"aisle", "department", "product_name"})
+"""Free-text names: standardized to one Unicode normal form (NFC) and single spaces."""
 
 def source_table_for_file(file_name: str) -> SourceTable | None:
     """The source table a file name belongs to (`orders.csv` -> orders), or None."""

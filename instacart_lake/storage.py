@@ -83,3 +83,11 @@ def delete(uri: str) -> None:
         loc.filesystem.delete_dir(loc.path)
     elif info.type == pafs.FileType.File:
         loc.filesystem.delete_file(loc.path)
+
+
+def move(source_uri: str, target_uri: str) -> None:
+    """Rename a file into place (atomic on a local filesystem; a copy then delete on S3)."""
+    source = resolve(source_uri)
+    target = resolve(target_uri)
+    target.filesystem.create_dir(target.path.rsplit("/", 1)[0], recursive=True)
+    source.filesystem.move(source.path, target.path)

@@ -1,0 +1,1 @@
+"""The `lake` subcommands, one module each (see instacart_lake.cli)."""

@@ -1,0 +1,46 @@
+"""`lake ingest SRC...`: land Instacart CSV files in the raw zone."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from instacart_lake.context import Lake
+from instacart_lake.ingest import ingest
+from instacart_lake.job_args import new_job_run_id
+from instacart_lake.progress import byte_progress
+
+HELP = "land Instacart CSV files (folders or single files) in the raw zone"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("sources", nargs="+", metavar="SRC", help="a folder of CSV files, or CSV files")
+    parser.add_argument("--ingest-date", type=dt.date.fromisoformat, default=None,
+                        help="partition date YYYY-MM-DD (default: today, UTC)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+
+
+def run(args: argparse.Namespace, lake: Lake) -> int:
+    console = Console(stderr=args.json)
+    with byte_progress(console, [Path(source) for source in args.sources]) as advance:
+        report = ingest(lake, args.sources, new_job_run_id(), args.ingest_date, on_progress=advance)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return 0
+    table = Table("file", "table", "version", "rows", "bytes", "landed at", title="ingest")
+    for landing in report.landed:
+        table.add_row(landing.source_name, landing.table, str(landing.version),
+                      f"{landing.row_count:,}", f"{landing.size_bytes:,}", landing.uri)
+    console.print(table)
+    for path in report.unchanged:
+        console.print(f"unchanged (already landed): {path}")
+    for path in report.ignored:
+        console.print(f"[yellow]refused: {path} is not one of the six Instacart files[/yellow]")
+    console.print(f"{len(report.landed)} landed, {len(report.unchanged)} unchanged, "
+                  f"{len(report.ignored)} refused")
+    return 0

@@ -1,0 +1,30 @@
+"""`lake status`: the last run, per stage and table."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from rich.console import Console
+
+from instacart_lake.context import Lake
+from instacart_lake.errors import LakeError
+from instacart_lake.runs import load_latest_run
+from instacart_lake.summary import print_run_summary
+
+HELP = "show the last pipeline run: per stage and table, rows read, written and rejected, timings, outcome"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the run record as JSON")
+
+
+def run(args: argparse.Namespace, lake: Lake) -> int:
+    record = load_latest_run(lake)
+    if record is None:
+        raise LakeError(f"no run recorded in {lake.locations.runs_uri} yet (run `lake run` first)")
+    if args.json:
+        print(json.dumps(record.to_dict(), indent=2, sort_keys=True))
+    else:
+        print_run_summary(record, Console())
+    return 0 if record.outcome == "succeeded" else 1

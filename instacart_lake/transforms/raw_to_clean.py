@@ -1,0 +1,219 @@
+"""Job 1's pure transforms: raw CSV lines to typed, standardized, validated rows.
+
+Input is one row per raw data line (`source_file`, `line_number`, `value`: the line as read,
+header excluded). Nothing is inferred: every field is parsed against the table's declared
+schema (instacart_lake.schemas). A row that breaks a rule gets reason codes
+(`code` or `code:column`) and goes to the quarantine with its line as it was; a row that is
+an exact copy of an earlier row with the same key is dropped and counted.
+
+Standardization: fields are trimmed; names take Unicode NFC and single spaces; integers accept zero padding (`09` -> 9) and a zero fraction (`15.0` -> 15) and
+nothing else (`15.5`, `1e3`, `x` are unparsable).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pandas as pd
+from pyspark.sql import Column as SparkColumn
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+from pyspark.sql.window import Window
+
+from instacart_lake.schemas import NAME_COLUMNS, Column, SourceTable
+
+LINE_COLUMNS = ("source_file", "line_number")
+CSV_OPTIONS = {"quote": '"', "escape": '"', "mode": "PERMISSIVE"}
+_INTEGER_PATTERN = r"^[+-]?[0-9]{1,10}(\.0+)?$"
+_EXTRA_FIELD = "_extra_field"
+
+QUARANTINE_SCHEMA = T.StructType([
+    T.StructField("source_file", T.StringType(), False),
+    T.StructField("line_number", T.LongType(), False),
+    T.StructField("raw_line", T.StringType(), True),
+    T.StructField("raw_bytes", T.BinaryType(), True),
+    T.StructField("reasons", T.ArrayType(T.StringType(), False), False),
+])
+
+
+@F.pandas_udf(T.StringType())
+def normalize_name(names: pd.Series) -> pd.Series:
+    """NFC, single spaces, trimmed (Spark has no Unicode normalization of its own)."""
+    return names.map(
+        lambda name: None if name is None else " ".join(unicodedata.normalize("NFC", name).split())
+    )
+
+
+def field_count(line: SparkColumn) -> SparkColumn:
+    """Fields in a CSV line: commas outside quoted sections, plus one."""
+    unquoted = F.regexp_replace(line, r'"[^"]*"', "")
+    return F.length(unquoted) - F.length(F.regexp_replace(unquoted, ",", "")) + 1
+
+
+def is_valid_utf8(line: SparkColumn) -> SparkColumn:
+    """True when the line's bytes are valid UTF-8 (decoding and re-encoding gives them back)."""
+    raw = line.cast("binary")
+    return F.encode(F.decode(raw, "UTF-8"), "UTF-8") == raw
+
+
+def parse_integer(text: SparkColumn) -> SparkColumn:
+    """The integer in a trimmed field (`09` -> 9, `15.0` -> 15), null when it is not one."""
+    digits = F.regexp_extract(text, r"^([+-]?[0-9]+)", 1)
+    value = digits.cast("bigint")
+    fits = value.between(-(2**31), 2**31 - 1)
+    return F.when(text.rlike(_INTEGER_PATTERN) & fits, value.cast("int"))
+
+
+def _standardized(column: Column, text: SparkColumn) -> SparkColumn:
+    if column.type == "int":
+        return parse_integer(text)
+    if column.name in NAME_COLUMNS:
+        return normalize_name(text)
+    return text
+
+
+def _field_reasons(column: Column, text: SparkColumn, value: SparkColumn) -> list[SparkColumn]:
+    """Reason codes for one field: missing, unparsable, out of range, not an allowed value."""
+    name = column.name
+    is_empty = text.isNull() | (text == "")
+    reasons = []
+    if not column.nullable:
+        reasons.append(F.when(is_empty, F.lit(f"missing_value:{name}")))
+    if column.type == "int":
+        reasons.append(F.when(~is_empty & value.isNull(), F.lit(f"unparsable_number:{name}")))
+        bounds = []
+        if column.minimum is not None:
+            bounds.append(value < column.minimum)
+        if column.maximum is not None:
+            bounds.append(value > column.maximum)
+        for out_of_bounds in bounds:
+            reasons.append(F.when(out_of_bounds, F.lit(f"out_of_range:{name}")))
+    if column.allowed is not None:
+        reasons.append(F.when(~is_empty & ~value.isin(*column.allowed), F.lit(f"invalid_value:{name}")))
+    return reasons
+
+
+def _table_rules(table: SourceTable, texts: dict[str, SparkColumn]) -> list[SparkColumn]:
+    """Rules across the fields of one row: days_since_prior_order is empty exactly on a
+    user's first order."""
+    if table.name != "orders":
+        return []
+    first_order = F.col("order_number") == 1
+    has_days = texts["days_since_prior_order"].isNotNull() & (texts["days_since_prior_order"] != "")
+    return [
+        F.when(first_order & has_days, F.lit("days_since_prior_on_first_order")),
+        F.when((F.col("order_number") > 1) & ~has_days, F.lit("missing_value:days_since_prior_order")),
+    ]
+
+
+def parse_lines(lines: DataFrame, table: SourceTable) -> DataFrame:
+    """One row per raw line: the declared columns, typed and standardized, plus `reasons`
+    (empty when the row is valid) and the line as it was (`raw_line`, `raw_bytes`)."""
+    csv_schema = ", ".join(f"`{c.name}` string" for c in table.columns) + f", `{_EXTRA_FIELD}` string"
+    valid_utf8 = is_valid_utf8(F.col("value"))
+    right_width = field_count(F.col("value")) == len(table.columns)
+    parsed = lines.select(
+        *LINE_COLUMNS,
+        F.decode(F.col("value").cast("binary"), "UTF-8").alias("raw_line"),
+        F.col("value").cast("binary").alias("raw_bytes"),
+        valid_utf8.alias("_valid_utf8"),
+        right_width.alias("_right_width"),
+        F.from_csv("value", csv_schema, CSV_OPTIONS).alias("_fields"),
+    )
+    texts = {c.name: F.trim(F.col(f"_fields.`{c.name}`")) for c in table.columns}
+    typed = parsed.select(
+        "*",
+        *[_standardized(c, texts[c.name]).alias(c.name) for c in table.columns],
+    )
+    field_reasons = [r for c in table.columns for r in _field_reasons(c, texts[c.name], F.col(c.name))]
+    row_reasons = F.when(
+        F.col("_right_width"),
+        F.array_compact(F.array(*field_reasons, *_table_rules(table, texts))),
+    ).otherwise(F.array(F.lit("wrong_column_count")))
+    reasons = F.concat(
+        F.when(F.col("_valid_utf8"), F.array().cast("array<string>")).otherwise(F.array(F.lit("invalid_utf8"))),
+        row_reasons,
+    )
+    return typed.select(*table.column_names, *LINE_COLUMNS, "raw_line", "raw_bytes",
+                        reasons.alias("reasons"))
+
+
+def mark_duplicates(rows: DataFrame, table: SourceTable) -> DataFrame:
+    """Adds `duplicate` to valid rows (no reasons): None for the first row of each key (by
+    file and line), `exact` for a later copy with the same values, `key` for a later row with
+    other values. Rows with reasons get None: they compete for no key."""
+    is_valid = F.size("reasons") == 0
+    by_key = Window.partitionBy(is_valid, *table.primary_key).orderBy(*LINE_COLUMNS)
+    values = F.struct(*table.column_names)
+    position = F.row_number().over(by_key)
+    first_values = F.first(values).over(by_key.rowsBetween(Window.unboundedPreceding, Window.currentRow))
+    return rows.withColumn(
+        "duplicate",
+        F.when(~is_valid | (position == 1), F.lit(None).cast("string"))
+        .when(values == first_values, F.lit("exact"))
+        .otherwise(F.lit("key")),
+    )
+
+
+def foreign_key_reasons(
+    rows: DataFrame, table: SourceTable, referenced: dict[str, DataFrame]
+) -> DataFrame:
+    """Adds to the `reasons` of valid rows an `unknown_<column>` code for each foreign key with
+    no referenced row, and `order_eval_set_mismatch` for an order line whose order has another
+    eval_set. Rows that already have reasons are left as they are.
+
+    `referenced` maps a table name to its clean rows (existing and new)."""
+    for foreign_key in table.foreign_keys:
+        target = referenced[foreign_key.table]
+        keep = [F.col(foreign_key.referenced_column).alias(foreign_key.column)]
+        checks_eval_set = foreign_key.table == "orders" and table.order_eval_set is not None
+        if checks_eval_set:
+            keep.append(F.col("eval_set").alias("_order_eval_set"))
+        marker = f"_has_{foreign_key.column}"
+        target_keys = target.select(*keep, F.lit(True).alias(marker)).dropDuplicates([foreign_key.column])
+        rows = rows.join(target_keys, on=foreign_key.column, how="left")
+        new_reasons = [F.when(F.col(marker).isNull(), F.lit(f"unknown_{foreign_key.column}"))]
+        if checks_eval_set:
+            mismatch = F.col(marker).isNotNull() & (F.col("_order_eval_set") != table.order_eval_set)
+            new_reasons.append(F.when(mismatch, F.lit("order_eval_set_mismatch")))
+        is_valid = F.size("reasons") == 0
+        rows = rows.withColumn(
+            "reasons",
+            F.when(is_valid, F.array_compact(F.array(*new_reasons))).otherwise(F.col("reasons")),
+        ).drop(marker, "_order_eval_set")
+    return rows
+
+
+CLEAN, QUARANTINED, DROPPED = "clean", "quarantined", "dropped_duplicate"
+
+
+def assign_disposition(rows: DataFrame) -> DataFrame:
+    """Adds `disposition`: where each raw line ends (clean, quarantined, or dropped as an exact
+    duplicate); a later row with a taken key gets the reason `duplicate_key`. Keeps the raw
+    line only on quarantined rows. Expects `reasons` and `duplicate` (mark_duplicates)."""
+    is_key_duplicate = F.col("duplicate") == "key"
+    reasons = F.when(is_key_duplicate, F.array(F.lit("duplicate_key"))).otherwise(F.col("reasons"))
+    disposition = (
+        F.when(F.col("duplicate") == "exact", F.lit(DROPPED))
+        .when(F.size(reasons) > 0, F.lit(QUARANTINED))
+        .otherwise(F.lit(CLEAN))
+    )
+    is_quarantined = disposition == QUARANTINED
+    return rows.select(
+        *[c for c in rows.columns if c not in ("reasons", "duplicate", "raw_line", "raw_bytes")],
+        reasons.alias("reasons"),
+        F.when(is_quarantined, F.col("raw_line")).alias("raw_line"),
+        F.when(is_quarantined, F.col("raw_bytes")).alias("raw_bytes"),
+        disposition.alias("disposition"),
+    )
+
+
+def clean_rows(rows: DataFrame, table: SourceTable) -> DataFrame:
+    """The clean table's schema contract: the declared columns and types, nothing else."""
+    schema = table.spark_schema()
+    return rows.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in schema.fields])
+
+
+def quarantine_rows(rows: DataFrame) -> DataFrame:
+    return rows.select(*[F.col(f.name) for f in QUARANTINE_SCHEMA.fields])

@@ -1,0 +1,158 @@
+"""Job 1's pure transforms on small explicit lines: parsing, standardization, reasons,
+duplicates, foreign keys and dispositions."""
+
+from __future__ import annotations
+
+import pytest
+from pyspark.sql import Row
+from pyspark.testing import assertDataFrameEqual
+
+from instacart_lake.schemas import SOURCE_TABLES
+from instacart_lake.transforms.raw_to_clean import (
+    assign_disposition,
+    clean_rows,
+    foreign_key_reasons,
+    mark_duplicates,
+    parse_lines,
+)
+
+ORDERS = SOURCE_TABLES["orders"]
+PRODUCTS = SOURCE_TABLES["products"]
+PRIOR = SOURCE_TABLES["order_products__prior"]
+
+
+def lines(spark, *values, source="file:///raw/x.csv"):
+    rows = [(source, number, value) for number, value in enumerate(values, start=2)]
+    return spark.createDataFrame(rows, "source_file string, line_number long, value string")
+
+
+def reasons_by_line(parsed):
+    return {row.line_number: row.reasons for row in parsed.select("line_number", "reasons").collect()}
+
+
+def test_real_formatting_quirks_parse_to_the_right_values(spark):
+    parsed = parse_lines(lines(
+        spark,
+        '2539329,1,prior,1,2,08,',
+        '"2398795","1","prior","2","3","07","15.0"',
+        ' 473747 ,1,prior,3,3,12, 21 ',
+        "2254736,1,prior,4,4,07,29.0",
+    ), ORDERS)
+
+    expected = spark.createDataFrame(
+        [
+            (2539329, 1, "prior", 1, 2, 8, None),
+            (2398795, 1, "prior", 2, 3, 7, 15),
+            (473747, 1, "prior", 3, 3, 12, 21),
+            (2254736, 1, "prior", 4, 4, 7, 29),
+        ],
+        ORDERS.spark_schema(),
+    )
+    assertDataFrameEqual(clean_rows(parsed, ORDERS), expected)
+    assert set(map(tuple, reasons_by_line(parsed).values())) == {()}
+
+
+def test_names_with_commas_quotes_and_non_ascii_are_standardized(spark):
+    parsed = parse_lines(lines(
+        spark,
+        '1,"Chocolate Sandwich Cookies, ""Family""  Size",61,19',
+        '2,"  Cre\u0301me   Brûlée ",104,13',
+        '3,All-Seasons Salt,104,13',
+    ), PRODUCTS)
+
+    names = [row.product_name for row in parsed.orderBy("product_id").collect()]
+    assert names == ['Chocolate Sandwich Cookies, "Family" Size', "Cr\u00e9me Br\u00fbl\u00e9e", "All-Seasons Salt"]
+
+
+def test_each_kind_of_bad_line_gets_its_reason(spark):
+    parsed = parse_lines(lines(
+        spark,
+        "1,1,prior,2,2,08",                 # 2: a field short
+        "2,1,prior,2,2,08,7,9",             # 3: a field too many
+        "3,1,prior,2,2,8h,7",               # 4: unparsable
+        "4,1,prior,2,9,08,7",               # 5: day of week out of range
+        ",1,prior,2,2,08,7",                # 6: empty key
+        "6,1,validation,2,2,08,7",          # 7: not an eval_set
+        "7,1,prior,1,2,08,7.0",             # 8: days on a first order
+        "8,1,prior,3,2,08,",                # 9: no days on a later order
+        "9,1,prior,2,2,08,15.5",            # 10: not an integer
+        "10,1,prior,2,2,08,31",             # 11: days above the cap
+        "11,99999999999,prior,2,2,08,3",    # 12: beyond int
+    ), ORDERS)
+
+    assert reasons_by_line(parsed) == {
+        2: ["wrong_column_count"],
+        3: ["wrong_column_count"],
+        4: ["unparsable_number:order_hour_of_day"],
+        5: ["out_of_range:order_dow"],
+        6: ["missing_value:order_id"],
+        7: ["invalid_value:eval_set"],
+        8: ["days_since_prior_on_first_order"],
+        9: ["missing_value:days_since_prior_order"],
+        10: ["unparsable_number:days_since_prior_order"],
+        11: ["out_of_range:days_since_prior_order"],
+        12: ["unparsable_number:user_id"],
+    }
+
+
+def test_broken_utf8_is_flagged_and_the_raw_bytes_are_kept(spark):
+    broken = b"5,Caf\xe9 Noir,3,7"
+    rows = spark.createDataFrame([("f", 2, bytearray(broken))], "source_file string, line_number long, value binary")
+    parsed = parse_lines(rows.selectExpr("source_file", "line_number", "cast(value as string) as value"), PRODUCTS)
+
+    row = parsed.collect()[0]
+    assert row.reasons == ["invalid_utf8"]
+    assert bytes(row.raw_bytes) == broken
+    assert row.raw_line == "5,Caf\ufffd Noir,3,7"
+
+
+def test_duplicates_exact_copies_are_dropped_and_taken_keys_quarantined(spark):
+    parsed = parse_lines(lines(
+        spark,
+        "1,5,1,1",     # 2: kept
+        "1,5,1,1",     # 3: exact copy: dropped
+        "1,5,2,0",     # 4: same key, other values: quarantined
+        "2,5,1,0",     # 5: kept
+        "x,5,1,0",     # 6: bad: quarantined for its own reason, competes for no key
+    ), PRIOR)
+
+    result = assign_disposition(mark_duplicates(parsed, PRIOR))
+
+    got = {r.line_number: (r.disposition, r.reasons, r.raw_line) for r in result.collect()}
+    assert got == {
+        2: ("clean", [], None),
+        3: ("dropped_duplicate", [], None),
+        4: ("quarantined", ["duplicate_key"], "1,5,2,0"),
+        5: ("clean", [], None),
+        6: ("quarantined", ["unparsable_number:order_id"], "x,5,1,0"),
+    }
+
+
+def test_foreign_keys_and_the_eval_set_of_the_order_are_checked(spark):
+    orders = spark.createDataFrame(
+        [Row(order_id=1, eval_set="prior"), Row(order_id=2, eval_set="train")])
+    products = spark.createDataFrame([Row(product_id=10), Row(product_id=11)])
+    parsed = parse_lines(lines(
+        spark,
+        "1,10,1,0",    # 2: fine
+        "3,10,1,0",    # 3: no such order
+        "1,99,2,0",    # 4: no such product
+        "2,11,1,0",    # 5: a train order in the prior file
+        "1,x,3,0",     # 6: already bad: no foreign-key noise added
+    ), PRIOR)
+
+    checked = foreign_key_reasons(parsed, PRIOR, {"orders": orders, "products": products})
+
+    assert reasons_by_line(checked) == {
+        2: [],
+        3: ["unknown_order_id"],
+        4: ["unknown_product_id"],
+        5: ["order_eval_set_mismatch"],
+        6: ["unparsable_number:product_id"],
+    }
+
+
+@pytest.mark.parametrize("value", ["+7", "007", "7.000"])
+def test_integer_forms_that_are_accepted(spark, value):
+    parsed = parse_lines(lines(spark, f"1,1,prior,2,2,{value},3"), ORDERS)
+    assert parsed.collect()[0].order_hour_of_day == 7
