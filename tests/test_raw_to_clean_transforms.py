@@ -156,3 +156,20 @@ def test_foreign_keys_and_the_eval_set_of_the_order_are_checked(spark):
 def test_integer_forms_that_are_accepted(spark, value):
     parsed = parse_lines(lines(spark, f"1,1,prior,2,2,{value},3"), ORDERS)
     assert parsed.collect()[0].order_hour_of_day == 7
+
+
+def test_a_newer_landing_of_a_file_supersedes_the_older_one(spark):
+    old, new = "file:///raw/o.csv", "file:///raw/o.v2.csv"
+    rows = lines(spark, "1,5,1,1", "2,5,2,0", source=old).unionByName(
+        lines(spark, "1,5,3,1", "2,5,2,0", source=new))
+    parsed = parse_lines(rows, PRIOR)
+
+    result = assign_disposition(mark_duplicates(parsed, PRIOR, {old: 1, new: 2}))
+
+    got = sorted((r.source_file, r.line_number, r.disposition, r.reasons) for r in result.collect())
+    assert got == [
+        (old, 2, "quarantined", ["superseded_by_newer_landing"]),
+        (old, 3, "dropped_duplicate", []),
+        (new, 2, "clean", []),
+        (new, 3, "clean", []),
+    ]

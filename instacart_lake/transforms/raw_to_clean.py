@@ -139,19 +139,34 @@ def parse_lines(lines: DataFrame, table: SourceTable) -> DataFrame:
                         reasons.alias("reasons"))
 
 
-def mark_duplicates(rows: DataFrame, table: SourceTable) -> DataFrame:
-    """Adds `duplicate` to valid rows (no reasons): None for the first row of each key (by
-    file and line), `exact` for a later copy with the same values, `key` for a later row with
-    other values. Rows with reasons get None: they compete for no key."""
+def mark_duplicates(
+    rows: DataFrame, table: SourceTable, file_versions: dict[str, int] | None = None
+) -> DataFrame:
+    """Adds `duplicate` to valid rows (no reasons): None for the row that keeps its key,
+    `exact` for another copy with the same values, `key` for another row with other values in
+    the same file, `superseded` for one in an older landing.
+
+    The row that keeps a key is the first in its file, from the newest landing: a changed
+    file that landed again (a higher version in `file_versions`, file URI -> version)
+    supersedes the older one. Rows with reasons get None: they compete for no key."""
     is_valid = F.size("reasons") == 0
-    by_key = Window.partitionBy(is_valid, *table.primary_key).orderBy(*LINE_COLUMNS)
+    versions = file_versions or {}
+    version = (
+        F.create_map(*[F.lit(x) for item in sorted(versions.items()) for x in item])[F.col("source_file")]
+        if versions else F.lit(0)
+    )
+    by_key = Window.partitionBy(is_valid, *table.primary_key).orderBy(
+        F.coalesce(version, F.lit(0)).desc(), *LINE_COLUMNS)
     values = F.struct(*table.column_names)
     position = F.row_number().over(by_key)
-    first_values = F.first(values).over(by_key.rowsBetween(Window.unboundedPreceding, Window.currentRow))
+    so_far = by_key.rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    first_values = F.first(values).over(so_far)
+    first_file = F.first("source_file").over(so_far)
     return rows.withColumn(
         "duplicate",
         F.when(~is_valid | (position == 1), F.lit(None).cast("string"))
         .when(values == first_values, F.lit("exact"))
+        .when(F.col("source_file") != first_file, F.lit("superseded"))
         .otherwise(F.lit("key")),
     )
 
@@ -190,10 +205,14 @@ CLEAN, QUARANTINED, DROPPED = "clean", "quarantined", "dropped_duplicate"
 
 def assign_disposition(rows: DataFrame) -> DataFrame:
     """Adds `disposition`: where each raw line ends (clean, quarantined, or dropped as an exact
-    duplicate); a later row with a taken key gets the reason `duplicate_key`. Keeps the raw
+    duplicate); a row whose key another row keeps gets the reason `duplicate_key` (same file)
+    or `superseded_by_newer_landing` (an older landing). Keeps the raw
     line only on quarantined rows. Expects `reasons` and `duplicate` (mark_duplicates)."""
-    is_key_duplicate = F.col("duplicate") == "key"
-    reasons = F.when(is_key_duplicate, F.array(F.lit("duplicate_key"))).otherwise(F.col("reasons"))
+    reasons = (
+        F.when(F.col("duplicate") == "key", F.array(F.lit("duplicate_key")))
+        .when(F.col("duplicate") == "superseded", F.array(F.lit("superseded_by_newer_landing")))
+        .otherwise(F.col("reasons"))
+    )
     disposition = (
         F.when(F.col("duplicate") == "exact", F.lit(DROPPED))
         .when(F.size(reasons) > 0, F.lit(QUARANTINED))
