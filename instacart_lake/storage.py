@@ -30,7 +30,7 @@ def exists(uri: str) -> bool:
 
 def read_bytes(uri: str) -> bytes:
     loc = resolve(uri)
-    with loc.filesystem.open_input_stream(loc.path) as stream:
+    with loc.filesystem.open_input_stream(loc.path, compression=None) as stream:
         return stream.read()
 
 

@@ -1,0 +1,237 @@
+"""The SageMaker requests of the ML stage: one CreateTrainingJob and one CreateProcessingJob
+per model version, built as plain dictionaries (boto3's request shapes). The trigger sends
+them to SageMaker; the local runner runs the same dictionaries in a subprocess.
+
+Layout in the ml zone (`ml_zone_settings`):
+- sets/train/, sets/validation/: CSV, no header, label then features (training channels);
+- sets/inference/: CSV, no header, the id columns then the same features;
+- models/<model version>-train/output/: model.tar.gz (xgboost-model), output.tar.gz
+  (metrics.json, hyperparameters.json) and model_card.json, as SageMaker names them;
+- scores/model_version=<model version>/: the scoring job's CSV files.
+
+Training is script mode on the XGBoost framework image: `sagemaker_program` names the
+entry point inside `sagemaker_submit_directory` (a sourcedir.tar.gz on S3, or a folder for
+the local runner), and every hyperparameter value is a JSON-encoded string, as the
+SageMaker Python SDK sends them. Scoring is a processing job on the same image that runs
+`python3 score.py` from the code input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from instacart_lake.ml.errors import MLStageError
+from instacart_lake.ml.images import xgboost_image_uri
+from instacart_lake.versions import platform_version
+
+TRAINING_PROGRAM = "train.py"
+SCORING_PROGRAM = "score.py"
+SOURCE_ARCHIVE_NAME = "sourcedir.tar.gz"
+MODEL_ARCHIVE_NAME = "model.tar.gz"
+TRAINING_OUTPUT_ARCHIVE_NAME = "output.tar.gz"
+CONTAINER_LOG_LEVEL = 20
+
+PROCESSING_MODEL_DIR = "/opt/ml/processing/model"
+PROCESSING_CODE_DIR = "/opt/ml/processing/input/code"
+PROCESSING_INPUT_DIR = "/opt/ml/processing/input/data"
+PROCESSING_OUTPUT_DIR = "/opt/ml/processing/output"
+
+METRIC_DEFINITIONS = (
+    {"Name": "validation:auc", "Regex": r"validation_auc=([0-9.eE+-]+)"},
+    {"Name": "validation:logloss", "Regex": r"validation_logloss=([0-9.eE+-]+)"},
+    {"Name": "best_iteration", "Regex": r"best_iteration=([0-9]+)"},
+)
+
+
+@dataclass(frozen=True)
+class MLStageSettings:
+    """Where the ML stage reads and writes, and how big its jobs are.
+
+    `hyperparameters` are overrides only: the training script's defaults apply to the
+    others, and the effective values come back in the training output.
+    `training_source_uri` is the `sagemaker_submit_directory` (holding train.py);
+    `scoring_code_uri` the folder holding score.py.
+    """
+
+    region: str
+    role_arn: str
+    train_uri: str
+    validation_uri: str
+    inference_uri: str
+    models_uri: str
+    scores_uri: str
+    training_source_uri: str
+    scoring_code_uri: str
+    xgboost_version: str = field(default_factory=lambda: platform_version("sagemaker_xgboost"))
+    hyperparameters: Mapping[str, Any] = field(default_factory=dict)
+    id_columns: tuple[str, ...] = ("order_id", "product_id")
+    training_instance_type: str = "ml.m5.xlarge"
+    scoring_instance_type: str = "ml.m5.xlarge"
+    volume_size_gb: int = 30
+    max_training_seconds: int = 3600
+    max_scoring_seconds: int = 3600
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def image_uri(self) -> str:
+        return xgboost_image_uri(self.region, self.xgboost_version)
+
+
+def ml_zone_settings(ml_zone_uri: str, **settings: Any) -> MLStageSettings:
+    """Settings with the ml zone's standard layout (see the module docstring); the other
+    fields (region, role_arn, training_source_uri, scoring_code_uri, ...) as keywords, which
+    may also replace a location of the layout."""
+    zone = ml_zone_uri.rstrip("/")
+    layout = {
+        "train_uri": f"{zone}/sets/train",
+        "validation_uri": f"{zone}/sets/validation",
+        "inference_uri": f"{zone}/sets/inference",
+        "models_uri": f"{zone}/models",
+        "scores_uri": f"{zone}/scores",
+    }
+    return MLStageSettings(**{**layout, **settings})
+
+
+def new_model_version(now: dt.datetime | None = None, token: str | None = None) -> str:
+    """A model version id, e.g. reorder-20250101-120000-1a2b3c4d: the UTC time, then a token
+    (8 random hex digits unless given), so versions sort by creation time and do not collide."""
+    moment = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc)
+    suffix = token if token is not None else uuid.uuid4().hex[:8]
+    if not re.fullmatch(r"[a-z0-9]{1,16}", suffix):
+        raise MLStageError(f"model version token {suffix!r} must be 1 to 16 lowercase letters or digits")
+    return f"reorder-{moment:%Y%m%d-%H%M%S}-{suffix}"
+
+
+def training_job_name(model_version: str) -> str:
+    return f"{model_version}-train"
+
+
+def scoring_job_name(model_version: str) -> str:
+    """A fresh processing job name for the model version (SageMaker job names are unique,
+    and a model version may be scored again)."""
+    return f"{model_version}-score-{uuid.uuid4().hex[:8]}"
+
+
+def scores_uri(settings: MLStageSettings, model_version: str) -> str:
+    return f"{settings.scores_uri.rstrip('/')}/model_version={model_version}"
+
+
+def encode_hyperparameters(values: Mapping[str, Any]) -> dict[str, str]:
+    """Hyperparameters as SageMaker takes them: every value a JSON-encoded string."""
+    return {name: json.dumps(value) for name, value in values.items()}
+
+
+def _tags(settings: MLStageSettings, model_version: str) -> list[dict[str, str]]:
+    tags = {**settings.tags, "model_version": model_version}
+    return [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
+
+
+def _channel(name: str, uri: str) -> dict[str, Any]:
+    return {
+        "ChannelName": name,
+        "DataSource": {"S3DataSource": {
+            "S3DataType": "S3Prefix",
+            "S3Uri": uri,
+            "S3DataDistributionType": "FullyReplicated",
+        }},
+        "ContentType": "text/csv",
+        "CompressionType": "None",
+        "InputMode": "File",
+    }
+
+
+def build_training_request(settings: MLStageSettings, model_version: str) -> dict[str, Any]:
+    """The CreateTrainingJob request that trains `model_version` with ml/train.py."""
+    job_name = training_job_name(model_version)
+    script_mode = {
+        "sagemaker_program": TRAINING_PROGRAM,
+        "sagemaker_submit_directory": settings.training_source_uri,
+        "sagemaker_region": settings.region,
+        "sagemaker_container_log_level": CONTAINER_LOG_LEVEL,
+        "sagemaker_job_name": job_name,
+    }
+    return {
+        "TrainingJobName": job_name,
+        "AlgorithmSpecification": {
+            "TrainingImage": settings.image_uri,
+            "TrainingInputMode": "File",
+            "MetricDefinitions": [dict(definition) for definition in METRIC_DEFINITIONS],
+        },
+        "HyperParameters": encode_hyperparameters({**settings.hyperparameters, **script_mode}),
+        "RoleArn": settings.role_arn,
+        "InputDataConfig": [
+            _channel("train", settings.train_uri),
+            _channel("validation", settings.validation_uri),
+        ],
+        "OutputDataConfig": {"S3OutputPath": settings.models_uri},
+        "ResourceConfig": {
+            "InstanceType": settings.training_instance_type,
+            "InstanceCount": 1,
+            "VolumeSizeInGB": settings.volume_size_gb,
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": settings.max_training_seconds},
+        "Tags": _tags(settings, model_version),
+    }
+
+
+def _processing_input(name: str, uri: str, local_path: str) -> dict[str, Any]:
+    return {
+        "InputName": name,
+        "S3Input": {
+            "S3Uri": uri,
+            "LocalPath": local_path,
+            "S3DataType": "S3Prefix",
+            "S3InputMode": "File",
+            "S3DataDistributionType": "FullyReplicated",
+        },
+    }
+
+
+def build_scoring_request(
+    settings: MLStageSettings,
+    model_version: str,
+    model_artifact_uri: str,
+    job_name: str,
+) -> dict[str, Any]:
+    """The CreateProcessingJob request that scores the inference set with the model at
+    `model_artifact_uri` (a model.tar.gz) into scores_uri(settings, model_version)."""
+    return {
+        "ProcessingJobName": job_name,
+        "ProcessingResources": {"ClusterConfig": {
+            "InstanceCount": 1,
+            "InstanceType": settings.scoring_instance_type,
+            "VolumeSizeInGB": settings.volume_size_gb,
+        }},
+        "AppSpecification": {
+            "ImageUri": settings.image_uri,
+            "ContainerEntrypoint": ["python3", f"{PROCESSING_CODE_DIR}/{SCORING_PROGRAM}"],
+            "ContainerArguments": [
+                "--model_dir", PROCESSING_MODEL_DIR,
+                "--input_dir", PROCESSING_INPUT_DIR,
+                "--output_dir", PROCESSING_OUTPUT_DIR,
+                "--id_columns", ",".join(settings.id_columns),
+                "--model_version", model_version,
+            ],
+        },
+        "ProcessingInputs": [
+            _processing_input("code", settings.scoring_code_uri, PROCESSING_CODE_DIR),
+            _processing_input("model", model_artifact_uri, PROCESSING_MODEL_DIR),
+            _processing_input("inference", settings.inference_uri, PROCESSING_INPUT_DIR),
+        ],
+        "ProcessingOutputConfig": {"Outputs": [{
+            "OutputName": "scores",
+            "S3Output": {
+                "S3Uri": scores_uri(settings, model_version),
+                "LocalPath": PROCESSING_OUTPUT_DIR,
+                "S3UploadMode": "EndOfJob",
+            },
+        }]},
+        "StoppingCondition": {"MaxRuntimeInSeconds": settings.max_scoring_seconds},
+        "RoleArn": settings.role_arn,
+        "Tags": _tags(settings, model_version),
+    }

@@ -1,0 +1,102 @@
+"""The ML stage: train a new model version, record its card, score the inference set.
+
+The same function runs on AWS (jobs = SageMakerJobs) and locally (jobs = LocalJobs): both
+take the request dictionaries of instacart_lake.ml.job_requests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any, Mapping, Protocol
+
+from instacart_lake.ml.job_requests import (
+    MLStageSettings,
+    build_scoring_request,
+    build_training_request,
+    new_model_version,
+    scores_uri,
+    scoring_job_name,
+)
+from instacart_lake.ml.model_card import (
+    ModelCard,
+    read_training_output,
+    record_model_card,
+    training_output_uri,
+)
+
+LOGGER = logging.getLogger(__name__)
+
+
+class JobRunner(Protocol):
+    def run_training(self, request: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def run_processing(self, request: Mapping[str, Any]) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class StageResult:
+    model_card: ModelCard
+    model_card_uri: str
+    training_job_name: str
+    scoring_job_name: str
+    scores_uri: str
+
+
+def train_model_version(
+    settings: MLStageSettings,
+    jobs: JobRunner,
+    data_versions: Mapping[str, Any],
+    model_version: str | None = None,
+    s3: Any = None,
+) -> tuple[ModelCard, str]:
+    """Train a model version and record its card; (card, card URI). `data_versions` says
+    which versions of the training data the job read (e.g. the Delta table versions or the
+    run id of the job that wrote the sets) and is kept in the card as given."""
+    version = model_version or new_model_version()
+    request = build_training_request(settings, version)
+    description = jobs.run_training(request)
+    model_uri = description["ModelArtifacts"]["S3ModelArtifacts"]
+    output_uri = training_output_uri(model_uri)
+    metrics, hyperparameters = read_training_output(output_uri, s3)
+    card = ModelCard(
+        model_version=version,
+        training_job_name=request["TrainingJobName"],
+        model_artifact_uri=model_uri,
+        training_output_uri=output_uri,
+        image_uri=request["AlgorithmSpecification"]["TrainingImage"],
+        created_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        hyperparameters=hyperparameters,
+        metrics=metrics,
+        training_channels={
+            channel["ChannelName"]: channel["DataSource"]["S3DataSource"]["S3Uri"]
+            for channel in request["InputDataConfig"]
+        },
+        data_versions=dict(data_versions),
+    )
+    card_uri = record_model_card(card, s3)
+    LOGGER.info("model version %s trained (validation AUC %s), card %s",
+                version, metrics.get("validation_auc"), card_uri)
+    return card, card_uri
+
+
+def score_model_version(settings: MLStageSettings, jobs: JobRunner, card: ModelCard) -> tuple[str, str]:
+    """Score the inference set with a recorded model version; (job name, scores URI). Scoring
+    the same version again writes the same files in the same place."""
+    job_name = scoring_job_name(card.model_version)
+    jobs.run_processing(build_scoring_request(settings, card.model_version, card.model_artifact_uri, job_name))
+    return job_name, scores_uri(settings, card.model_version)
+
+
+def run_ml_stage(
+    settings: MLStageSettings,
+    jobs: JobRunner,
+    data_versions: Mapping[str, Any],
+    model_version: str | None = None,
+    s3: Any = None,
+) -> StageResult:
+    """Train a new model version, record its card, then score the inference set with it."""
+    card, card_uri = train_model_version(settings, jobs, data_versions, model_version, s3)
+    job_name, scored_uri = score_model_version(settings, jobs, card)
+    return StageResult(card, card_uri, card.training_job_name, job_name, scored_uri)
