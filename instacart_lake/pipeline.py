@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
+from pyspark.sql import SparkSession
 from rich.console import Console
 
 from instacart_lake.context import Lake
 from instacart_lake.errors import LakeError
 from instacart_lake.job_args import new_job_run_id
 from instacart_lake.runs import RunRecord, StageRecord, save_run, utc_now
+from instacart_lake.runtime import build_local_spark
 
 DEFAULT_SCALE = "small"
 DEFAULT_SEED = 42
@@ -29,6 +32,12 @@ class PipelineContext:
     run: RunRecord
     source_dir: Path
     console: Console
+
+    @cached_property
+    def spark(self) -> SparkSession:
+        config = self.lake.config
+        return build_local_spark("instacart-lake", config.spark_driver_memory,
+                                 config.spark_shuffle_partitions)
 
 
 def _stage_ingest(context: PipelineContext, stage: StageRecord) -> None:
@@ -51,21 +60,33 @@ def _stage_crawl(context: PipelineContext, stage: StageRecord) -> None:
     stage.details = report.to_dict()
 
 
+def _stage_raw_to_clean(context: PipelineContext, stage: StageRecord) -> None:
+    from instacart_lake.jobs.raw_to_clean import GateStopped, run_raw_to_clean
+
+    try:
+        table_runs = run_raw_to_clean(context.spark, context.lake, context.run.run_id)
+    except GateStopped as stopped:
+        stage.tables = {run.table.name: run.counts() for run in stopped.table_runs}
+        raise
+    stage.tables = {run.table.name: run.counts() for run in table_runs}
+
+
 STAGES: dict[str, Callable[[PipelineContext, StageRecord], None]] = {
     "ingest": _stage_ingest,
     "crawl": _stage_crawl,
+    "raw_to_clean": _stage_raw_to_clean,
 }
 
 
 def generated_source(lake: Lake, console: Console) -> Path:
     """The default source: a small generated dataset, made once per lake and reused."""
-    from instacart_lake.generate import generate_dataset
+    from instacart_lake.generate import generate_dataset, scale_named
     from instacart_lake.locations import uri_to_path
 
     folder = Path(uri_to_path(lake.locations.meta_uri(f"generated/{DEFAULT_SCALE}-seed{DEFAULT_SEED}")))
     if not (folder / "orders.csv").exists():
         console.print(f"generating the {DEFAULT_SCALE} synthetic dataset (seed {DEFAULT_SEED}) in {folder}")
-        generate_dataset(folder, scale=DEFAULT_SCALE, seed=DEFAULT_SEED)
+        generate_dataset(folder, scale_named(DEFAULT_SCALE), DEFAULT_SEED)
     return folder
 
 

@@ -16,6 +16,8 @@ log = logging.getLogger(__name__)
 
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 
+os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")  # pyspark.pandas asks for it when imported
+
 
 @dataclass
 class Runtime:
@@ -51,7 +53,6 @@ def build_local_spark(
     """A local session tuned for a small machine (2 cores, 24 GB): all cores, one JVM, AQE on,
     few shuffle partitions, no UI, quiet logs, UTC. Returns the active session if one exists."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
     builder = (
         SparkSession.builder.appName(app_name)
         .master(os.environ.get("LAKE_SPARK_MASTER", "local[*]"))

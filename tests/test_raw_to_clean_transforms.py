@@ -141,14 +141,19 @@ def test_foreign_keys_and_the_eval_set_of_the_order_are_checked(spark):
         "1,x,3,0",     # 6: already bad: no foreign-key noise added
     ), PRIOR)
 
-    checked = foreign_key_reasons(parsed, PRIOR, {"orders": orders, "products": products})
+    rejected_products = spark.createDataFrame([Row(product_id=12), Row(product_id=None)], "product_id int")
+    parsed = parsed.unionByName(parse_lines(lines(spark, "1,12,4,0", source="file:///raw/y.csv"), PRIOR))
 
-    assert reasons_by_line(checked) == {
-        2: [],
-        3: ["unknown_order_id"],
-        4: ["unknown_product_id"],
-        5: ["order_eval_set_mismatch"],
-        6: ["unparsable_number:product_id"],
+    checked = foreign_key_reasons(parsed, PRIOR, {"orders": orders, "products": products},
+                                  {"products": rejected_products})
+
+    assert {(r.source_file, r.line_number): r.reasons for r in checked.collect()} == {
+        ("file:///raw/x.csv", 2): [],
+        ("file:///raw/x.csv", 3): ["unknown_order_id"],
+        ("file:///raw/x.csv", 4): ["unknown_product_id"],
+        ("file:///raw/x.csv", 5): ["order_eval_set_mismatch"],
+        ("file:///raw/x.csv", 6): ["unparsable_number:product_id"],
+        ("file:///raw/y.csv", 2): ["referenced_row_quarantined:product_id"],  # its product was rejected
     }
 
 

@@ -172,32 +172,49 @@ def mark_duplicates(
 
 
 def foreign_key_reasons(
-    rows: DataFrame, table: SourceTable, referenced: dict[str, DataFrame]
+    rows: DataFrame,
+    table: SourceTable,
+    referenced: dict[str, DataFrame],
+    quarantined: dict[str, DataFrame] | None = None,
 ) -> DataFrame:
-    """Adds to the `reasons` of valid rows an `unknown_<column>` code for each foreign key with
-    no referenced row, and `order_eval_set_mismatch` for an order line whose order has another
-    eval_set. Rows that already have reasons are left as they are.
+    """Adds to the `reasons` of valid rows, for each foreign key with no referenced clean row,
+    `referenced_row_quarantined:<column>` when the referenced row is in this run's quarantine
+    and `unknown_<column>` otherwise; and `order_eval_set_mismatch` for an order line whose
+    order has another eval_set. Rows that failed parsing are left as they are.
 
-    `referenced` maps a table name to its clean rows (existing and new)."""
+    `referenced` maps a table name to its clean rows (existing and new); `quarantined` to the
+    rows of it quarantined in this run (their key columns, where they parsed)."""
+    quarantined = quarantined or {}
+    rows = rows.withColumn("_parsed", F.size("reasons") == 0)
     for foreign_key in table.foreign_keys:
-        target = referenced[foreign_key.table]
-        keep = [F.col(foreign_key.referenced_column).alias(foreign_key.column)]
+        column = foreign_key.column
+        keep = [F.col(foreign_key.referenced_column).alias(column)]
         checks_eval_set = foreign_key.table == "orders" and table.order_eval_set is not None
         if checks_eval_set:
             keep.append(F.col("eval_set").alias("_order_eval_set"))
-        marker = f"_has_{foreign_key.column}"
-        target_keys = target.select(*keep, F.lit(True).alias(marker)).dropDuplicates([foreign_key.column])
-        rows = rows.join(target_keys, on=foreign_key.column, how="left")
-        new_reasons = [F.when(F.col(marker).isNull(), F.lit(f"unknown_{foreign_key.column}"))]
+        found, in_quarantine = f"_found_{column}", f"_quarantined_{column}"
+        target_keys = (referenced[foreign_key.table]
+                       .select(*keep, F.lit(True).alias(found)).dropDuplicates([column]))
+        rows = rows.join(target_keys, on=column, how="left")
+        missing_reason = F.lit(f"unknown_{column}")
+        if foreign_key.table in quarantined:
+            rejected_keys = (quarantined[foreign_key.table]
+                             .select(F.col(foreign_key.referenced_column).alias(column),
+                                     F.lit(True).alias(in_quarantine))
+                             .where(F.col(column).isNotNull()).dropDuplicates([column]))
+            rows = rows.join(rejected_keys, on=column, how="left")
+            missing_reason = F.when(F.col(in_quarantine), F.lit(f"referenced_row_quarantined:{column}")
+                                    ).otherwise(missing_reason)
+        new_reasons = [F.when(F.col(found).isNull(), missing_reason)]
         if checks_eval_set:
-            mismatch = F.col(marker).isNotNull() & (F.col("_order_eval_set") != table.order_eval_set)
+            mismatch = F.col(found).isNotNull() & (F.col("_order_eval_set") != table.order_eval_set)
             new_reasons.append(F.when(mismatch, F.lit("order_eval_set_mismatch")))
-        is_valid = F.size("reasons") == 0
         rows = rows.withColumn(
             "reasons",
-            F.when(is_valid, F.array_compact(F.array(*new_reasons))).otherwise(F.col("reasons")),
-        ).drop(marker, "_order_eval_set")
-    return rows
+            F.when(F.col("_parsed"), F.concat("reasons", F.array_compact(F.array(*new_reasons))))
+            .otherwise(F.col("reasons")),
+        ).drop(found, in_quarantine, "_order_eval_set")
+    return rows.drop("_parsed")
 
 
 CLEAN, QUARANTINED, DROPPED = "clean", "quarantined", "dropped_duplicate"

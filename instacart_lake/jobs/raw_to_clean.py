@@ -1,0 +1,221 @@
+"""Job 1, raw to clean: the orchestration of one run over the six source tables.
+
+Three phases, so that a failed quality gate commits nothing to the clean tables:
+1. prepare: for each table (in foreign-key order) read the pending raw files, parse,
+   validate and assign every line a disposition; the would-be clean table (existing rows
+   merged with the new ones by key) is what later tables check their foreign keys against;
+2. gate: evaluate each table's DQDL ruleset on its would-be clean table; a failing rule
+   with the stop action raises QualityGateFailed;
+3. commit: per table, merge the clean rows and the quarantine by key, register both in the
+   catalog, reconcile the counts, and only then record the files in the ledger.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from instacart_lake import storage
+from instacart_lake.context import Lake
+from instacart_lake.delta import open_table_io
+from instacart_lake.dq import Action, RulesetResult, evaluate, load_ruleset, results_frame
+from instacart_lake.errors import LakeError, QualityGateFailed
+from instacart_lake.ingest import read_manifest
+from instacart_lake.jobs.raw_lines import read_raw_lines
+from instacart_lake.ledger import Ledger
+from instacart_lake.registration import register_delta_table
+from instacart_lake.monitoring import emf_record, write_emf_lines
+from instacart_lake.runs import utc_now
+from instacart_lake.schemas import SOURCE_TABLES, SourceTable
+from instacart_lake.transforms.raw_to_clean import (
+    CLEAN, DROPPED, QUARANTINED, QUARANTINE_SCHEMA, assign_disposition, clean_rows,
+    foreign_key_reasons, mark_duplicates, parse_lines, quarantine_rows,
+)
+
+JOB_NAME = "raw_to_clean"
+RULESETS_DIR = Path(__file__).resolve().parent.parent / "rulesets" / "clean"
+QUARANTINE_KEY = ["source_file", "line_number"]
+DQ_RESULTS_TABLE = "dq_results"
+
+log = logging.getLogger(__name__)
+
+
+class GateStopped(QualityGateFailed):
+    """A stop rule failed; carries what the run measured, for the run record."""
+
+    def __init__(self, message: str, table_runs: list["TableRun"]):
+        super().__init__(message)
+        self.table_runs = table_runs
+
+
+class AccountingMismatch(LakeError):
+    """Raw lines do not equal clean rows + quarantined lines + dropped duplicates."""
+
+
+@dataclass
+class TableRun:
+    """What job 1 did with one table in one run."""
+
+    table: SourceTable
+    files: list[str]
+    raw_lines: int = 0
+    clean_rows: int = 0
+    quarantined_lines: int = 0
+    dropped_duplicates: int = 0
+    quality: RulesetResult | None = None
+    clean_version: int | None = None
+    outcome: DataFrame | None = None
+    would_be_clean: DataFrame | None = None
+
+    def counts(self) -> dict:
+        return {
+            "files": len(self.files),
+            "raw_lines": self.raw_lines,
+            "clean_rows": self.clean_rows,
+            "quarantined_lines": self.quarantined_lines,
+            "dropped_duplicates": self.dropped_duplicates,
+            "rows_read": self.raw_lines,
+            "rows_written": self.clean_rows,
+            "rows_rejected": self.quarantined_lines,
+            "clean_version": self.clean_version,
+            "quality_score": None if self.quality is None else self.quality.score,
+            "rules": [
+                {"rule": r.rule, "outcome": r.outcome.value, "action": r.action.value,
+                 "metrics": r.evaluated_metrics, "failure_reason": r.failure_reason}
+                for r in self.quality or ()
+            ],
+        }
+
+
+def run_raw_to_clean(spark: SparkSession, lake: Lake, run_id: str,
+                     rulesets_dir: Path = RULESETS_DIR) -> list[TableRun]:
+    """Process the raw files not yet in the ledger; returns one TableRun per source table.
+    `rulesets_dir` holds one `<table>.dqdl` per source table."""
+    table_io = open_table_io(spark)
+    locations = lake.locations
+    ledger = Ledger(locations.ledger_uri(JOB_NAME))
+    landings = {landing.uri: landing for landing in read_manifest(lake)}
+    runs: list[TableRun] = []
+    would_be: dict[str, DataFrame] = {}
+    rejected_rows: dict[str, DataFrame] = {}
+    try:
+        for table in SOURCE_TABLES.values():
+            raw_files = [uri for uri in storage.list_files(locations.table_uri("raw", table.name))
+                         if uri.endswith(".csv")]
+            run = TableRun(table, ledger.pending(raw_files))
+            existing = _read_if_exists(table_io, locations.table_uri("clean", table.name))
+            if run.files:
+                versions = {uri: landings[uri].version for uri in run.files if uri in landings}
+                _prepare(spark, run, versions, would_be, rejected_rows, existing)
+            would_be[table.name] = run.would_be_clean if run.files else existing
+            runs.append(run)
+        _gate(spark, runs, would_be, run_id, lake, table_io, rulesets_dir)
+        for run in runs:
+            if run.files:
+                _commit(run, lake, table_io, ledger, run_id, landings)
+        write_emf_lines(lake, run_id, [_metrics(run, run_id) for run in runs if run.files])
+    finally:
+        for run in runs:
+            if run.outcome is not None:
+                run.outcome.unpersist()
+    return runs
+
+
+def _metrics(run: TableRun, run_id: str) -> dict:
+    return emf_record(JOB_NAME, run.table.name, {
+        "RowsIn": run.raw_lines,
+        "RowsOut": run.clean_rows,
+        "RowsQuarantined": run.quarantined_lines,
+        "DuplicatesDropped": run.dropped_duplicates,
+        "DataQualityScore": run.quality.score,
+    }, run_id)
+
+
+def _read_if_exists(table_io, uri: str) -> DataFrame | None:
+    return table_io.read(uri) if table_io.exists(uri) else None
+
+
+def _prepare(spark, run: TableRun, versions: dict[str, int], would_be: dict,
+             rejected_rows: dict[str, DataFrame], existing: DataFrame | None) -> None:
+    """Parse and check the pending files of one table; keep the outcome cached, count the
+    dispositions, and set the would-be clean table and this run's rejected keys."""
+    table = run.table
+    parsed = parse_lines(read_raw_lines(spark, run.files), table)
+    referenced = {fk.table: would_be[fk.table] for fk in table.foreign_keys}
+    missing = [name for name, frame in referenced.items() if frame is None]
+    if missing:
+        raise LakeError(f"{table.name}: no clean {', '.join(missing)} table to check foreign keys against; "
+                        f"ingest {', '.join(f'{name}.csv' for name in missing)} first")
+    rejected = {name: rejected_rows[name] for name in referenced if name in rejected_rows}
+    checked = foreign_key_reasons(parsed, table, referenced, rejected)
+    run.outcome = assign_disposition(mark_duplicates(checked, table, versions)).persist(
+        StorageLevel.MEMORY_AND_DISK)
+    counts = {row.disposition: row["count"] for row in run.outcome.groupBy("disposition").count().collect()}
+    run.clean_rows = counts.get(CLEAN, 0)
+    run.quarantined_lines = counts.get(QUARANTINED, 0)
+    run.dropped_duplicates = counts.get(DROPPED, 0)
+    run.raw_lines = sum(counts.values())
+    new_clean = clean_rows(run.outcome.where(F.col("disposition") == CLEAN), table)
+    rejected_rows[table.name] = run.outcome.where(F.col("disposition") == QUARANTINED).select(
+        *table.primary_key)
+    run.would_be_clean = new_clean if existing is None else (
+        existing.join(new_clean.select(*table.primary_key), on=list(table.primary_key), how="left_anti")
+        .unionByName(new_clean)
+    )
+
+
+def _gate(spark, runs: list[TableRun], would_be: dict, run_id: str, lake: Lake, table_io,
+          rulesets_dir: Path) -> None:
+    """Evaluate each changed table's ruleset on its would-be clean table and append the
+    results to the results table; a failed rule with the stop action stops the run here."""
+    references = {name: frame for name, frame in would_be.items() if frame is not None}
+    for run in runs:
+        if run.files:
+            ruleset = load_ruleset(rulesets_dir / f"{run.table.name}.dqdl")
+            run.quality = evaluate(ruleset, run.would_be_clean, references)
+    rows = [row for run in runs if run.files for row in run.quality.to_rows(run_id, run.table.name)]
+    if rows:
+        results = results_frame(spark, rows)
+        table_io.write(results, lake.locations.table_uri("clean", DQ_RESULTS_TABLE),
+                       mode="append", run_id=run_id, job_name=JOB_NAME)
+        register_delta_table(lake, "clean", DQ_RESULTS_TABLE, results.schema,
+                             "one row per data-quality rule, metric and run")
+    failed = [f"{run.table.name}: {r.rule} ({r.failure_reason})" for run in runs if run.files
+              for r in run.quality.not_passed(Action.STOP)]
+    if failed:
+        raise GateStopped("data-quality gate failed, nothing committed to the clean tables: "
+                          + "; ".join(failed), runs)
+
+
+def _commit(run: TableRun, lake: Lake, table_io, ledger: Ledger, run_id: str, landings: dict) -> None:
+    table = run.table
+    locations = lake.locations
+    expected = sum(landings[uri].row_count for uri in run.files if uri in landings)
+    if all(uri in landings for uri in run.files) and expected != run.raw_lines:
+        raise AccountingMismatch(
+            f"{table.name}: the ingest manifest counts {expected:,} raw lines, job 1 read {run.raw_lines:,}")
+    if run.raw_lines != run.clean_rows + run.quarantined_lines + run.dropped_duplicates:
+        raise AccountingMismatch(f"{table.name}: {run.raw_lines:,} raw lines != {run.clean_rows:,} clean "
+                                 f"+ {run.quarantined_lines:,} quarantined + {run.dropped_duplicates:,} dropped")
+    clean_uri = locations.table_uri("clean", table.name)
+    new_clean = clean_rows(run.outcome.where(F.col("disposition") == CLEAN), table)
+    run.clean_version = table_io.merge_by_key(new_clean, clean_uri, keys=list(table.primary_key),
+                                              run_id=run_id, job_name=JOB_NAME)
+    quarantine_uri = locations.quarantine_table_uri(table.name)
+    quarantined = (
+        quarantine_rows(run.outcome.where(F.col("disposition") == QUARANTINED))
+        .withColumn("run_id", F.lit(run_id))
+        .withColumn("quarantined_at", F.lit(utc_now()).cast("timestamp"))
+    )
+    if run.quarantined_lines or table_io.exists(quarantine_uri):
+        table_io.merge_by_key(quarantined, quarantine_uri, keys=QUARANTINE_KEY, run_id=run_id, job_name=JOB_NAME)
+    register_delta_table(lake, "clean", table.name, table.spark_schema(), table.grain)
+    if table_io.exists(quarantine_uri):
+        register_delta_table(lake, "clean", f"{table.name}_quarantine", quarantined.schema,
+                             f"one row per rejected raw line of {table.file_name}")
+    ledger.record(run.files, table.name, run_id)

@@ -1,0 +1,232 @@
+"""Job 1 end to end on generated data with known defects: every damaged line lands in the
+quarantine with its reason, nothing undamaged is lost, counts reconcile, reruns change
+nothing, a failed stop rule commits nothing, and a run that dies half-way is completed by
+the next one."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from deltalake import DeltaTable
+
+from instacart_lake import storage
+from instacart_lake.context import Lake
+from instacart_lake.delta import open_table_io
+from instacart_lake.errors import QualityGateFailed
+from instacart_lake.generate import generate_dataset, scale_named
+from instacart_lake.ingest import ingest
+from instacart_lake.jobs.raw_to_clean import RULESETS_DIR, run_raw_to_clean
+from instacart_lake.locations import uri_to_path
+from instacart_lake.schemas import SOURCE_TABLES
+
+SEED = 7
+EXPECTED_REASON = {
+    "wrong_column_count": "wrong_column_count",
+    "truncated_last_line": "wrong_column_count",
+    "unparsable_number": "unparsable_number:{column}",
+    "out_of_range": "out_of_range:{column}",
+    "empty_key": "missing_value:{column}",
+    "unknown_id": "unknown_{column}",
+    "broken_utf8": "invalid_utf8",
+    "invalid_eval_set": "invalid_value:eval_set",
+    "days_on_first_order": "days_since_prior_on_first_order",
+}
+FOREIGN_KEY_REASONS = ("unknown_", "referenced_row_quarantined:")
+
+
+def new_lake(root: Path) -> Lake:
+    return Lake.from_environment(root=root, profile="local")
+
+
+@pytest.fixture(scope="module")
+def datasets(tmp_path_factory):
+    base = tmp_path_factory.mktemp("generated")
+    generate_dataset(base / "damaged", scale_named("tiny"), SEED, defect_rate=0.02)
+    generate_dataset(base / "clean", scale_named("tiny"), SEED)
+    return base / "damaged", base / "clean"
+
+
+@pytest.fixture(scope="module")
+def loaded(spark, datasets, tmp_path_factory):
+    """A lake after ingesting the damaged dataset and one run of job 1."""
+    damaged, _ = datasets
+    lake = new_lake(tmp_path_factory.mktemp("lake"))
+    ingest(lake, [str(damaged)], "jr_ingest")
+    runs = run_raw_to_clean(spark, lake, "jr_first")
+    return lake, {run.table.name: run for run in runs}
+
+
+def read_table(lake: Lake, name: str, columns=None) -> list[dict]:
+    uri = lake.locations.table_uri("clean", name)
+    return DeltaTable(uri_to_path(uri)).to_pyarrow_table(columns=columns).to_pylist()
+
+
+def quarantined_lines(lake: Lake) -> dict[tuple[str, int], list[str]]:
+    found = {}
+    for table in SOURCE_TABLES:
+        if storage.exists(lake.locations.quarantine_table_uri(table)):
+            for row in read_table(lake, f"{table}_quarantine", ["source_file", "line_number", "reasons"]):
+                found[(row["source_file"].rsplit("/", 1)[1], row["line_number"])] = row["reasons"]
+    return found
+
+
+def defects(damaged: Path) -> list[dict]:
+    with (damaged / "defects.csv").open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_every_damaged_line_is_quarantined_with_its_reason(loaded, datasets):
+    lake, _ = loaded
+    quarantine = quarantined_lines(lake)
+    listed = [d for d in defects(datasets[0]) if d["kind"] != "duplicate_row"]
+
+    assert len(listed) > 50
+    wrong = [(d, quarantine.get((d["file"], int(d["line"])))) for d in listed
+             if EXPECTED_REASON[d["kind"]].format(column=d["column"])
+             not in quarantine.get((d["file"], int(d["line"])), [])]
+    assert wrong == []
+
+
+def test_undamaged_lines_are_quarantined_only_when_their_parent_row_was_damaged(loaded, datasets):
+    """A valid order line whose order row was damaged cannot be loaded (its foreign key has
+    no clean row): it is quarantined with a foreign-key reason, and the key it points to is
+    one that the undamaged data has and the clean table lost to damage."""
+    lake, _ = loaded
+    damaged, clean = datasets
+    listed = {(d["file"], int(d["line"])) for d in defects(damaged)}
+    undamaged_quarantined = {key: reasons for key, reasons in quarantined_lines(lake).items() if key not in listed}
+    assert undamaged_quarantined, "the damage should cascade to some child rows"
+    assert all(reason.startswith(FOREIGN_KEY_REASONS)
+               for reasons in undamaged_quarantined.values() for reason in reasons)
+
+    def keys(path: Path, column: str) -> set[int]:
+        with path.open(newline="", encoding="utf-8") as handle:
+            return {int(row[column]) for row in csv.DictReader(handle)}
+
+    lost = {
+        "order_id": keys(clean / "orders.csv", "order_id")
+        - {row["order_id"] for row in read_table(lake, "orders", ["order_id"])},
+        "product_id": keys(clean / "products.csv", "product_id")
+        - {row["product_id"] for row in read_table(lake, "products", ["product_id"])},
+        "aisle_id": keys(clean / "aisles.csv", "aisle_id")
+        - {row["aisle_id"] for row in read_table(lake, "aisles", ["aisle_id"])},
+        "department_id": keys(clean / "departments.csv", "department_id")
+        - {row["department_id"] for row in read_table(lake, "departments", ["department_id"])},
+    }
+    lines = {name: (damaged / name).read_text(encoding="utf-8", errors="replace").splitlines()
+             for name in {file for file, _ in undamaged_quarantined}}
+    for (file, line), reasons in undamaged_quarantined.items():
+        header = lines[file][0].split(",")
+        row = dict(zip(header, next(csv.reader([lines[file][line - 1]]))))
+        for reason in reasons:
+            column = reason.removeprefix("referenced_row_quarantined:").removeprefix("unknown_")
+            assert int(row[column]) in lost[column], (file, line, reason)
+
+
+def test_counts_reconcile_with_the_ingest_manifest(loaded, datasets):
+    lake, runs = loaded
+    damaged, _ = datasets
+    duplicates = sum(d["kind"] == "duplicate_row" for d in defects(damaged))
+    for name, run in runs.items():
+        raw_lines = sum(1 for _ in (damaged / f"{name}.csv").open("rb")) - 1
+        assert run.raw_lines == raw_lines, name
+        assert run.raw_lines == run.clean_rows + run.quarantined_lines + run.dropped_duplicates
+        assert len(read_table(lake, name, list(SOURCE_TABLES[name].primary_key))) == run.clean_rows
+    assert 0 < sum(run.dropped_duplicates for run in runs.values()) <= duplicates
+
+
+def test_the_real_formatting_quirks_reach_the_clean_tables_as_values(loaded, datasets):
+    lake, _ = loaded
+    clean_rows = {row["order_id"]: row for row in read_table(lake, "orders")}
+    with (datasets[1] / "orders.csv").open(newline="") as handle:
+        source = list(csv.DictReader(handle))
+    quirky = [r for r in source if r["order_hour_of_day"].startswith("0") or r["days_since_prior_order"].endswith(".0")]
+    assert quirky
+    for row in quirky:
+        loaded_row = clean_rows.get(int(row["order_id"]))
+        if loaded_row is None:  # damaged in the other copy
+            continue
+        assert loaded_row["order_hour_of_day"] == int(row["order_hour_of_day"])
+        expected_days = None if row["days_since_prior_order"] == "" else int(float(row["days_since_prior_order"]))
+        assert loaded_row["days_since_prior_order"] == expected_days
+
+
+def test_tables_results_and_metrics_are_recorded(loaded):
+    lake, runs = loaded
+    database = lake.locations.database("clean")
+    names = {table["Name"] for table in lake.catalog.get_tables(database)}
+    assert set(SOURCE_TABLES) | {"dq_results", "orders_quarantine"} <= names
+    orders = lake.catalog.get_table(database, "orders")
+    assert orders["Parameters"]["table_type"] == "DELTA"
+
+    results = read_table(lake, "dq_results")
+    assert {row["table_name"] for row in results} == set(SOURCE_TABLES)
+    assert {row["run_id"] for row in results} == {"jr_first"}
+    assert all(row["outcome"] == "Passed" for row in results if row["action"] == "stop")
+
+    emf = [json.loads(line) for line in storage.read_text(f"{lake.locations.runs_uri}/jr_first.emf.jsonl").splitlines()]
+    by_table = {record["TableName"]: record for record in emf}
+    assert set(by_table) == set(SOURCE_TABLES)
+    orders_run = runs["orders"]
+    assert (by_table["orders"]["RowsIn"], by_table["orders"]["RowsOut"], by_table["orders"]["RowsQuarantined"]) == (
+        orders_run.raw_lines, orders_run.clean_rows, orders_run.quarantined_lines)
+    assert by_table["orders"]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "InstacartLake"
+
+
+def test_a_rerun_over_the_same_input_changes_nothing(spark, loaded):
+    lake, _ = loaded
+    table_io = open_table_io(spark)
+    before = {name: table_io.version(lake.locations.table_uri("clean", name)) for name in SOURCE_TABLES}
+
+    runs = run_raw_to_clean(spark, lake, "jr_again")
+
+    assert all(run.files == [] for run in runs)
+    assert {name: table_io.version(lake.locations.table_uri("clean", name)) for name in SOURCE_TABLES} == before
+
+
+def test_a_failed_stop_rule_commits_nothing(spark, datasets, tmp_path):
+    lake = new_lake(tmp_path / "lake")
+    ingest(lake, [str(datasets[1])], "jr_ingest")
+    rulesets = tmp_path / "rulesets"
+    shutil.copytree(RULESETS_DIR, rulesets)
+    (rulesets / "orders.dqdl").write_text('Rules = [\n    RowCount > 1000000000\n]\n')
+
+    with pytest.raises(QualityGateFailed, match=r"orders: RowCount > 1000000000"):
+        run_raw_to_clean(spark, lake, "jr_stopped", rulesets_dir=rulesets)
+
+    assert not storage.exists(lake.locations.table_uri("clean", "orders"))
+    assert not storage.exists(lake.locations.table_uri("clean", "aisles"))
+    assert storage.exists(lake.locations.table_uri("clean", "dq_results"))
+    assert not storage.exists(lake.locations.ledger_uri("raw_to_clean"))
+
+
+def test_a_run_that_dies_half_way_is_completed_by_the_next(spark, datasets, tmp_path):
+    lake = new_lake(tmp_path / "lake")
+    ingest(lake, [str(datasets[0])], "jr_ingest")
+    blocker = Path(uri_to_path(lake.locations.quarantine_table_uri("order_products__prior")))
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("not a table: the write of this quarantine fails")
+
+    with pytest.raises(Exception):
+        run_raw_to_clean(spark, lake, "jr_dies")
+    table_io = open_table_io(spark)
+    assert table_io.version(lake.locations.table_uri("clean", "orders")) == 0
+    assert table_io.exists(lake.locations.table_uri("clean", "order_products__prior"))
+    ledger = json.loads(storage.read_text(lake.locations.ledger_uri("raw_to_clean")))["processed"]
+    assert {entry["table"] for entry in ledger.values()} == {"aisles", "departments", "products", "orders"}
+
+    blocker.unlink()
+    runs = {run.table.name: run for run in run_raw_to_clean(spark, lake, "jr_completes")}
+
+    assert [name for name, run in runs.items() if run.files] == ["order_products__prior", "order_products__train"]
+    reference = new_lake(tmp_path / "reference")
+    ingest(reference, [str(datasets[0])], "jr_ingest")
+    run_raw_to_clean(spark, reference, "jr_reference")
+    for name in SOURCE_TABLES:
+        keys = list(SOURCE_TABLES[name].primary_key)
+        assert sorted(map(str, read_table(lake, name))) == sorted(map(str, read_table(reference, name))), name
+    assert table_io.version(lake.locations.table_uri("clean", "order_products__prior")) == 1
