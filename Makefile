@@ -12,6 +12,7 @@ run: setup
 	$(BIN)/lake run $(ARGS)
 
 test: setup
+	$(BIN)/ruff check .
 	$(BIN)/pytest $(ARGS)
 
 setup: java $(STAMP)

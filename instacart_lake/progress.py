@@ -30,3 +30,12 @@ def byte_progress(console: Console, paths: list[Path]) -> Iterator:
             progress.update(task, advance=size, description=name)
 
         yield advance
+
+
+def new_console(stderr: bool = False) -> Console:
+    """A console for command output: the terminal's width, or 120 columns when the output
+    goes to a file or a pipe (rich would squeeze tables into 80)."""
+    console = Console(stderr=stderr)
+    if not console.is_terminal:
+        console = Console(stderr=stderr, width=120)
+    return console

@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from pyspark.sql import SparkSession
@@ -15,6 +16,7 @@ from instacart_lake.config import LakeConfig
 log = logging.getLogger(__name__)
 
 DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
+LOG4J2_CONFIG = Path(__file__).with_name("log4j2.properties")
 
 os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")  # pyspark.pandas asks for it when imported
 
@@ -53,6 +55,7 @@ def build_local_spark(
     """A local session tuned for a small machine (2 cores, 24 GB): all cores, one JVM, AQE on,
     few shuffle partitions, no UI, quiet logs, UTC. Returns the active session if one exists."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     builder = (
         SparkSession.builder.appName(app_name)
         .master(os.environ.get("LAKE_SPARK_MASTER", "local[*]"))
@@ -67,7 +70,8 @@ def build_local_spark(
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         .config("spark.sql.parquet.compression.codec", "snappy")
-        .config("spark.driver.extraJavaOptions", "-Dlog4j2.level=WARN -XX:+UseG1GC")
+        .config("spark.driver.extraJavaOptions",
+                f"-Dlog4j2.configurationFile={LOG4J2_CONFIG.as_uri()} -XX:+UseG1GC")
         .config("spark.sql.warehouse.dir", os.path.join(os.environ.get("TMPDIR", "/tmp"), "instacart-lake-warehouse"))
     )
     spark = builder.getOrCreate()

@@ -227,6 +227,5 @@ def test_a_run_that_dies_half_way_is_completed_by_the_next(spark, datasets, tmp_
     ingest(reference, [str(datasets[0])], "jr_ingest")
     run_raw_to_clean(spark, reference, "jr_reference")
     for name in SOURCE_TABLES:
-        keys = list(SOURCE_TABLES[name].primary_key)
         assert sorted(map(str, read_table(lake, name))) == sorted(map(str, read_table(reference, name))), name
     assert table_io.version(lake.locations.table_uri("clean", "order_products__prior")) == 1

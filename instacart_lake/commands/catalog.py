@@ -9,6 +9,7 @@ import json
 from rich.console import Console
 from rich.table import Table
 
+from instacart_lake.progress import new_console
 from instacart_lake.catalog import EntityNotFoundError
 from instacart_lake.context import Lake
 
@@ -82,5 +83,5 @@ def run(args: argparse.Namespace, lake: Lake) -> int:
     if args.json:
         print(json.dumps({"databases": databases}, indent=2))
     else:
-        print_catalog(databases, Console())
+        print_catalog(databases, new_console())
     return 0

@@ -8,6 +8,7 @@ import json
 from rich.console import Console
 from rich.table import Table
 
+from instacart_lake.progress import new_console
 from instacart_lake.context import Lake
 from instacart_lake.crawler import SCHEMA_CHANGE_POLICIES, CrawlReport, crawl_raw_zone
 
@@ -41,5 +42,5 @@ def run(args: argparse.Namespace, lake: Lake) -> int:
     if args.json:
         print(json.dumps(report.to_dict(), indent=2))
     else:
-        print_crawl_summary(report, Console())
+        print_crawl_summary(report, new_console())
     return 0

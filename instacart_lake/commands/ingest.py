@@ -7,13 +7,12 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
 from instacart_lake.context import Lake
 from instacart_lake.ingest import ingest
 from instacart_lake.job_args import new_job_run_id
-from instacart_lake.progress import byte_progress
+from instacart_lake.progress import byte_progress, new_console
 
 HELP = "land Instacart CSV files (folders or single files) in the raw zone"
 
@@ -26,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, lake: Lake) -> int:
-    console = Console(stderr=args.json)
+    console = new_console(stderr=args.json)
     with byte_progress(console, [Path(source) for source in args.sources]) as advance:
         report = ingest(lake, args.sources, new_job_run_id(), args.ingest_date, on_progress=advance)
     if args.json:

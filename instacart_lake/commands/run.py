@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from rich.console import Console
 
+from instacart_lake.progress import new_console
 from instacart_lake.context import Lake
 from instacart_lake.pipeline import STAGES, run_pipeline
 from instacart_lake.summary import print_run_summary
@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace, lake: Lake) -> int:
-    console = Console()
+    console = new_console()
     record = run_pipeline(lake, args.source, args.until, console)
     print_run_summary(record, console)
     return 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from rich.console import Console
 
+from instacart_lake.progress import new_console
 from instacart_lake.context import Lake
 from instacart_lake.errors import LakeError
 from instacart_lake.runs import load_latest_run
@@ -26,5 +26,5 @@ def run(args: argparse.Namespace, lake: Lake) -> int:
     if args.json:
         print(json.dumps(record.to_dict(), indent=2, sort_keys=True))
     else:
-        print_run_summary(record, Console())
+        print_run_summary(record, new_console())
     return 0 if record.outcome == "succeeded" else 1

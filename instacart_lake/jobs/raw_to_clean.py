@@ -28,13 +28,20 @@ from instacart_lake.errors import LakeError, QualityGateFailed
 from instacart_lake.ingest import read_manifest
 from instacart_lake.jobs.raw_lines import read_raw_lines
 from instacart_lake.ledger import Ledger
-from instacart_lake.registration import register_delta_table
 from instacart_lake.monitoring import emf_record, write_emf_lines
+from instacart_lake.registration import register_delta_table
 from instacart_lake.runs import utc_now
 from instacart_lake.schemas import SOURCE_TABLES, SourceTable
 from instacart_lake.transforms.raw_to_clean import (
-    CLEAN, DROPPED, QUARANTINED, QUARANTINE_SCHEMA, assign_disposition, clean_rows,
-    foreign_key_reasons, mark_duplicates, parse_lines, quarantine_rows,
+    CLEAN,
+    DROPPED,
+    QUARANTINED,
+    assign_disposition,
+    clean_rows,
+    foreign_key_reasons,
+    mark_duplicates,
+    parse_lines,
+    quarantine_rows,
 )
 
 JOB_NAME = "raw_to_clean"
