@@ -6,8 +6,9 @@ schema (instacart_lake.schemas). A row that breaks a rule gets reason codes
 (`code` or `code:column`) and goes to the quarantine with its line as it was; a row that is
 an exact copy of an earlier row with the same key is dropped and counted.
 
-Standardization: fields are trimmed; names take Unicode NFC and single spaces; integers accept zero padding (`09` -> 9) and a zero fraction (`15.0` -> 15) and
-nothing else (`15.5`, `1e3`, `x` are unparsable).
+Standardization: fields are trimmed; names take Unicode NFC and single spaces; integers
+accept zero padding (`09` -> 9) and a zero fraction (`15.0` -> 15) and nothing else
+(`15.5`, `1e3`, `x` are unparsable).
 """
 
 from __future__ import annotations
