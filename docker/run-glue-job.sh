@@ -14,7 +14,7 @@ shift
 manifest() { python3 -c "import tomllib; m = tomllib.load(open('versions.toml', 'rb')); print($1)"; }
 image=$(manifest 'm["platform"]["glue_docker_image"]')
 # The image has Spark, boto3, pandas and pyarrow; the library also needs these pure additions.
-extras=$(manifest '" ".join(f"{p}=={m[\"python\"][p]}" for p in ("lark", "rich", "deltalake", "sqlglot"))')
+extras=$(manifest '" ".join(p + "==" + m["python"][p] for p in ("lark", "rich", "deltalake", "sqlglot"))')
 lake_root=$(realpath -m "${LAKE_ROOT:-lake}")
 mkdir -p "$lake_root"
 exec docker run --rm -it \
