@@ -1,9 +1,8 @@
 """Time `lake generate` at full scale, measure its peak memory, and record `lake stats` of the
 output.
 
-The generator runs as a child process (`python -m instacart_lake.cli generate`); the script
-samples the resident memory of the child and of its worker processes every 50 ms and keeps the
-largest sum (an upper bound: shared pages count once per process). Limits: 3 minutes and 8 GB
+The generator runs as a child process (`python -m instacart_lake.cli generate`), measured by
+`measure.run_measured` (wall time, peak summed memory of the process tree). Limits: 3 minutes and 8 GB
 on a 2-core machine. The machine may be shared: the load average at the start is recorded,
 and a run close to a limit is worth repeating.
 
@@ -20,62 +19,15 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from measure import run_measured
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TIME_LIMIT_SECONDS = 180
 MEMORY_LIMIT_BYTES = 8 * 1024 ** 3
-SAMPLE_SECONDS = 0.05
-
-
-def _descendants(root: int) -> set[int]:
-    """The process `root` and every live process below it, from /proc."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    family = {root}
-    grew = True
-    while grew:
-        grown = family | {pid for pid, parent in parents.items() if parent in family}
-        grew = len(grown) > len(family)
-        family = grown
-    return family
-
-
-def _resident_bytes(pids: set[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
-        except OSError:
-            continue
-    return total
-
-
-def run_measured(command: list[str]) -> dict:
-    """Run `command`; its wall time, the peak summed memory of its process tree, its exit code."""
-    started = time.perf_counter()
-    child = subprocess.Popen(command)
-    peak = 0
-    while child.poll() is None:
-        peak = max(peak, _resident_bytes(_descendants(child.pid)))
-        time.sleep(SAMPLE_SECONDS)
-    wall = time.perf_counter() - started
-    largest_child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-    return {"wall_seconds": round(wall, 2), "peak_tree_rss_bytes": peak,
-            "largest_process_rss_bytes": largest_child, "exit_code": child.returncode}
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -10,20 +10,14 @@ from __future__ import annotations
 
 import sys
 
-from instacart_lake.context import Lake
-from instacart_lake.job_args import resolve_options
+from instacart_lake.jobs.glue_entry import run_glue_job
 from instacart_lake.jobs.raw_to_clean import run_raw_to_clean
-from instacart_lake.runtime import get_runtime
 
 ARGUMENTS = ["JOB_NAME", "lake_profile"]
 
 
 def main(argv: list[str]) -> None:
-    args = resolve_options(argv, ARGUMENTS)
-    lake = Lake.from_environment(profile=args["lake_profile"])
-    runtime = get_runtime(args["JOB_NAME"], args, lake.config)
-    run_raw_to_clean(runtime.spark, lake, args["JOB_RUN_ID"])
-    runtime.commit()
+    run_glue_job(argv, ARGUMENTS, run_raw_to_clean)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,18 @@ class Locations:
     def quarantine_table_uri(self, table: str) -> str:
         return self.table_uri("clean", f"{table}_quarantine")
 
+    def ml_set_uri(self, name: str) -> str:
+        """A SageMaker channel of the ML-ready sets (train, validation, inference): CSV files."""
+        return f"{self.zone_uri('ml')}/sets/{name}"
+
+    @property
+    def ml_models_uri(self) -> str:
+        return f"{self.zone_uri('ml')}/models"
+
+    @property
+    def ml_scores_uri(self) -> str:
+        return f"{self.zone_uri('ml')}/scores"
+
     def meta_uri(self, name: str) -> str:
         """Lake metadata outside the zones: the local catalog, ledgers, run records, manifests."""
         return f"{self.config.meta_uri}/{name}"

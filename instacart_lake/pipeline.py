@@ -71,10 +71,28 @@ def _stage_raw_to_clean(context: PipelineContext, stage: StageRecord) -> None:
     stage.tables = {run.table.name: run.counts() for run in table_runs}
 
 
+def _stage_clean_to_curated(context: PipelineContext, stage: StageRecord) -> None:
+    from instacart_lake.jobs.clean_to_curated import run_clean_to_curated
+
+    table_runs = run_clean_to_curated(context.spark, context.lake, context.run.run_id)
+    stage.tables = {run.name: run.counts() for run in table_runs}
+
+
+def _stage_curated_to_ml(context: PipelineContext, stage: StageRecord) -> None:
+    from instacart_lake.jobs.curated_to_ml import run_curated_to_ml
+
+    result = run_curated_to_ml(context.spark, context.lake, context.run.run_id)
+    stage.tables = result["sets"]
+    stage.details = {"read_versions": result["read_versions"],
+                     "candidates_version": result["candidates_version"]}
+
+
 STAGES: dict[str, Callable[[PipelineContext, StageRecord], None]] = {
     "ingest": _stage_ingest,
     "crawl": _stage_crawl,
     "raw_to_clean": _stage_raw_to_clean,
+    "clean_to_curated": _stage_clean_to_curated,
+    "curated_to_ml": _stage_curated_to_ml,
 }
 
 

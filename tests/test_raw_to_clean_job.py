@@ -6,6 +6,7 @@ the next one."""
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -14,16 +15,20 @@ import pytest
 from deltalake import DeltaTable
 
 from instacart_lake import storage
+from instacart_lake.cli import main
 from instacart_lake.context import Lake
 from instacart_lake.delta import open_table_io
 from instacart_lake.errors import QualityGateFailed
 from instacart_lake.generate import generate_dataset, scale_named
 from instacart_lake.ingest import ingest
-from instacart_lake.jobs.raw_to_clean import RULESETS_DIR, run_raw_to_clean
+from instacart_lake.jobs.quality_gate import RULESETS_DIR
+from instacart_lake.jobs.raw_to_clean import run_raw_to_clean
 from instacart_lake.locations import uri_to_path
+from instacart_lake.runs import load_latest_run
 from instacart_lake.schemas import SOURCE_TABLES
 
 SEED = 7
+GLUE_JOBS = Path(__file__).resolve().parent.parent / "glue_jobs"
 EXPECTED_REASON = {
     "wrong_column_count": "wrong_column_count",
     "truncated_last_line": "wrong_column_count",
@@ -52,12 +57,16 @@ def datasets(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def loaded(spark, datasets, tmp_path_factory):
-    """A lake after ingesting the damaged dataset and one run of job 1."""
+    """A lake after `lake run --until raw_to_clean` on the damaged dataset, and the job's
+    counts per table from `lake status --json`."""
     damaged, _ = datasets
-    lake = new_lake(tmp_path_factory.mktemp("lake"))
-    ingest(lake, [str(damaged)], "jr_ingest")
-    runs = run_raw_to_clean(spark, lake, "jr_first")
-    return lake, {run.table.name: run for run in runs}
+    root = tmp_path_factory.mktemp("lake")
+    assert main(["--lake-root", str(root), "run", "--source", str(damaged), "--until", "raw_to_clean"]) == 0
+    lake = new_lake(root)
+    record = load_latest_run(lake)
+    assert [(stage.stage, stage.outcome) for stage in record.stages] == [
+        ("ingest", "succeeded"), ("crawl", "succeeded"), ("raw_to_clean", "succeeded")]
+    return lake, record
 
 
 def read_table(lake: Lake, name: str, columns=None) -> list[dict]:
@@ -127,16 +136,23 @@ def test_undamaged_lines_are_quarantined_only_when_their_parent_row_was_damaged(
             assert int(row[column]) in lost[column], (file, line, reason)
 
 
-def test_counts_reconcile_with_the_ingest_manifest(loaded, datasets):
-    lake, runs = loaded
+def job_counts(record) -> dict[str, dict]:
+    return next(stage for stage in record.stages if stage.stage == "raw_to_clean").tables
+
+
+def test_counts_reconcile_with_the_source_files(loaded, datasets):
+    lake, record = loaded
     damaged, _ = datasets
     duplicates = sum(d["kind"] == "duplicate_row" for d in defects(damaged))
-    for name, run in runs.items():
+    counts = job_counts(record)
+    assert set(counts) == set(SOURCE_TABLES)
+    for name, table in counts.items():
         raw_lines = sum(1 for _ in (damaged / f"{name}.csv").open("rb")) - 1
-        assert run.raw_lines == raw_lines, name
-        assert run.raw_lines == run.clean_rows + run.quarantined_lines + run.dropped_duplicates
-        assert len(read_table(lake, name, list(SOURCE_TABLES[name].primary_key))) == run.clean_rows
-    assert 0 < sum(run.dropped_duplicates for run in runs.values()) <= duplicates
+        assert table["raw_lines"] == raw_lines, name
+        assert table["raw_lines"] == table["clean_rows"] + table["quarantined_lines"] + table["dropped_duplicates"]
+        assert len(read_table(lake, name, list(SOURCE_TABLES[name].primary_key))) == table["clean_rows"]
+        assert {rule["outcome"] for rule in table["rules"] if rule["action"] == "stop"} == {"Passed"}
+    assert 0 < sum(table["dropped_duplicates"] for table in counts.values()) <= duplicates
 
 
 def test_the_real_formatting_quirks_reach_the_clean_tables_as_values(loaded, datasets):
@@ -156,7 +172,8 @@ def test_the_real_formatting_quirks_reach_the_clean_tables_as_values(loaded, dat
 
 
 def test_tables_results_and_metrics_are_recorded(loaded):
-    lake, runs = loaded
+    lake, record = loaded
+    run_id = record.run_id
     database = lake.locations.database("clean")
     names = {table["Name"] for table in lake.catalog.get_tables(database)}
     assert set(SOURCE_TABLES) | {"dq_results", "orders_quarantine"} <= names
@@ -165,34 +182,39 @@ def test_tables_results_and_metrics_are_recorded(loaded):
 
     results = read_table(lake, "dq_results")
     assert {row["table_name"] for row in results} == set(SOURCE_TABLES)
-    assert {row["run_id"] for row in results} == {"jr_first"}
+    assert {row["run_id"] for row in results} == {run_id}
     assert all(row["outcome"] == "Passed" for row in results if row["action"] == "stop")
 
-    emf = [json.loads(line) for line in storage.read_text(f"{lake.locations.runs_uri}/jr_first.emf.jsonl").splitlines()]
-    by_table = {record["TableName"]: record for record in emf}
+    emf = [json.loads(line) for line in storage.read_text(f"{lake.locations.runs_uri}/{run_id}.emf.jsonl").splitlines()]
+    by_table = {metrics["TableName"]: metrics for metrics in emf}
     assert set(by_table) == set(SOURCE_TABLES)
-    orders_run = runs["orders"]
+    orders = job_counts(record)["orders"]
     assert (by_table["orders"]["RowsIn"], by_table["orders"]["RowsOut"], by_table["orders"]["RowsQuarantined"]) == (
-        orders_run.raw_lines, orders_run.clean_rows, orders_run.quarantined_lines)
+        orders["raw_lines"], orders["clean_rows"], orders["quarantined_lines"])
     assert by_table["orders"]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "InstacartLake"
 
 
-def test_a_rerun_over_the_same_input_changes_nothing(spark, loaded):
+def test_a_rerun_of_the_glue_script_over_the_same_input_changes_nothing(spark, loaded, monkeypatch):
     lake, _ = loaded
     table_io = open_table_io(spark)
     before = {name: table_io.version(lake.locations.table_uri("clean", name)) for name in SOURCE_TABLES}
+    monkeypatch.setenv("LAKE_ROOT", uri_to_path(lake.config.zone_uris["raw"]).removesuffix("/raw"))
+    script = importlib.util.spec_from_file_location("raw_to_clean_script", GLUE_JOBS / "raw_to_clean.py")
+    module = importlib.util.module_from_spec(script)
+    script.loader.exec_module(module)
 
-    runs = run_raw_to_clean(spark, lake, "jr_again")
+    module.main(["raw_to_clean.py", "--JOB_NAME", "raw_to_clean", "--lake_profile", "local",
+                 "--JOB_RUN_ID", "jr_again"])
 
-    assert all(run.files == [] for run in runs)
     assert {name: table_io.version(lake.locations.table_uri("clean", name)) for name in SOURCE_TABLES} == before
+    assert not storage.exists(f"{lake.locations.runs_uri}/jr_again.emf.jsonl")
 
 
 def test_a_failed_stop_rule_commits_nothing(spark, datasets, tmp_path):
     lake = new_lake(tmp_path / "lake")
     ingest(lake, [str(datasets[1])], "jr_ingest")
     rulesets = tmp_path / "rulesets"
-    shutil.copytree(RULESETS_DIR, rulesets)
+    shutil.copytree(RULESETS_DIR / "clean", rulesets)
     (rulesets / "orders.dqdl").write_text('Rules = [\n    RowCount > 1000000000\n]\n')
 
     with pytest.raises(QualityGateFailed, match=r"orders: RowCount > 1000000000"):

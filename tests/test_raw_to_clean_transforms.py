@@ -14,6 +14,7 @@ from instacart_lake.transforms.raw_to_clean import (
     foreign_key_reasons,
     mark_duplicates,
     parse_lines,
+    quarantine_rows,
 )
 
 ORDERS = SOURCE_TABLES["orders"]
@@ -100,7 +101,7 @@ def test_broken_utf8_is_flagged_and_the_raw_bytes_are_kept(spark):
     rows = spark.createDataFrame([("f", 2, bytearray(broken))], "source_file string, line_number long, value binary")
     parsed = parse_lines(rows.selectExpr("source_file", "line_number", "cast(value as string) as value"), PRODUCTS)
 
-    row = parsed.collect()[0]
+    row = quarantine_rows(parsed).collect()[0]
     assert row.reasons == ["invalid_utf8"]
     assert bytes(row.raw_bytes) == broken
     assert row.raw_line == "5,Caf\ufffd Noir,3,7"
@@ -118,7 +119,7 @@ def test_duplicates_exact_copies_are_dropped_and_taken_keys_quarantined(spark):
 
     result = assign_disposition(mark_duplicates(parsed, PRIOR))
 
-    got = {r.line_number: (r.disposition, r.reasons, r.raw_line) for r in result.collect()}
+    got = {r.line_number: (r.disposition, r.reasons, r.value) for r in result.collect()}
     assert got == {
         2: ("clean", [], None),
         3: ("dropped_duplicate", [], None),

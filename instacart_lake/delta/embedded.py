@@ -93,29 +93,29 @@ class EmbeddedDeltaTableIO:
         """Upsert: rows of `df` replace the table's rows with the same key, the others are added.
 
         Only the files holding a matching key are rewritten (see merge_plan.py); keys are compared
-        with `=`, so a row with a null key never replaces one. Repeated keys in `df` are refused.
+        with `=`, so a row with a null key never replaces one. Repeated keys in `df` are refused
+        when the table exists; a merge into no table inserts every row, as Delta's MERGE does,
+        and costs one write.
         """
         missing = [key for key in keys if key not in df.columns]
         if not keys or missing:
             raise LakeError(f"{uri}: merge keys {keys} must be columns of the data (missing: {missing})")
         table = _load(uri)
-        columns = list(partition_by or []) if table is None else _partition_columns(table, partition_by, uri)
+        if table is None:
+            return self._create_by_merge(df, uri, partition_by or [], run_id, job_name)
+        columns = _partition_columns(table, partition_by, uri)
         check_partition_columns(df, columns, uri)
-        schema = nullable(df.schema) if table is None else to_spark_schema(table.schema())
+        schema = to_spark_schema(table.schema())
         source = conform(df, schema, uri).persist(StorageLevel.MEMORY_AND_DISK)
         try:
             profile = merge_plan.profile_keys(source, keys, columns, uri)
-            touched: list[LiveFile] = []
-            matched_rows = 0
-            to_write = source
-            if table is not None:
-                actions = snapshot_actions(table)
-                candidates = merge_plan.candidate_files(actions, live_files(actions, columns), profile)
-                matches = merge_plan.matched_rows_by_file(self.spark, uri, schema, candidates, source, keys)
-                touched = [file for file in candidates if file.path in matches]
-                matched_rows = sum(matches.values())
-                kept = read_files(self.spark, uri, schema, [file.path for file in touched])
-                to_write = source.unionByName(kept.join(source.select(*keys), on=keys, how="left_anti"))
+            actions = snapshot_actions(table)
+            candidates = merge_plan.candidate_files(actions, live_files(actions, columns), profile)
+            matches = merge_plan.matched_rows_by_file(self.spark, uri, schema, candidates, source, keys)
+            touched = [file for file in candidates if file.path in matches]
+            matched_rows = sum(matches.values())
+            kept = read_files(self.spark, uri, schema, [file.path for file in touched])
+            to_write = source.unionByName(kept.join(source.select(*keys), on=keys, how="left_anti"))
             log.info("merge into %s rewrites %d files (%d rows replaced)", uri, len(touched), matched_rows)
             staged = stage_parquet_files(to_write, uri, columns)
         finally:
@@ -128,6 +128,15 @@ class EmbeddedDeltaTableIO:
             "numOutputRows": staged.num_records,
         }
         return self._commit(uri, table, staged, schema, columns, "merge_by_key", run_id, job_name, touched, metrics)
+
+    def _create_by_merge(self, df: DataFrame, uri: str, columns: list[str], run_id: str, job_name: str) -> int:
+        check_partition_columns(df, columns, uri)
+        staged = stage_parquet_files(df, uri, columns)
+        metrics = {"numTargetRowsInserted": staged.num_records, "numTargetRowsUpdated": 0,
+                   "numTargetFilesAdded": len(staged.files), "numTargetFilesRemoved": 0,
+                   "numOutputRows": staged.num_records}
+        return self._commit(uri, None, staged, nullable(df.schema), columns, "merge_by_key", run_id, job_name,
+                            [], metrics)
 
     def read(self, uri: str, version: int | None = None) -> DataFrame:
         table = _require(uri)

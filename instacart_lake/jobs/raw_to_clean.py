@@ -23,9 +23,10 @@ from pyspark.sql import functions as F
 from instacart_lake import storage
 from instacart_lake.context import Lake
 from instacart_lake.delta import open_table_io
-from instacart_lake.dq import Action, RulesetResult, evaluate, load_ruleset, results_frame
+from instacart_lake.dq import RulesetResult
 from instacart_lake.errors import LakeError, QualityGateFailed
 from instacart_lake.ingest import read_manifest
+from instacart_lake.jobs.quality_gate import RULESETS_DIR, evaluate_gate, rule_outcomes, stop_failures
 from instacart_lake.jobs.raw_lines import read_raw_lines
 from instacart_lake.ledger import Ledger
 from instacart_lake.monitoring import emf_record, write_emf_lines
@@ -45,9 +46,22 @@ from instacart_lake.transforms.raw_to_clean import (
 )
 
 JOB_NAME = "raw_to_clean"
-RULESETS_DIR = Path(__file__).resolve().parent.parent / "rulesets" / "clean"
 QUARANTINE_KEY = ["source_file", "line_number"]
-DQ_RESULTS_TABLE = "dq_results"
+
+
+def _referenced_columns() -> dict[str, tuple[str, ...]]:
+    """What other tables' foreign keys (and the order-line eval_set rule) read of a table."""
+    columns: dict[str, dict[str, None]] = {}
+    for table in SOURCE_TABLES.values():
+        for foreign_key in table.foreign_keys:
+            read = columns.setdefault(foreign_key.table, {})
+            read[foreign_key.referenced_column] = None
+            if table.order_eval_set is not None and foreign_key.table == "orders":
+                read["eval_set"] = None
+    return {name: tuple(read) for name, read in columns.items()}
+
+
+REFERENCED_COLUMNS = _referenced_columns()
 
 log = logging.getLogger(__name__)
 
@@ -91,16 +105,12 @@ class TableRun:
             "rows_rejected": self.quarantined_lines,
             "clean_version": self.clean_version,
             "quality_score": None if self.quality is None else self.quality.score,
-            "rules": [
-                {"rule": r.rule, "outcome": r.outcome.value, "action": r.action.value,
-                 "metrics": r.evaluated_metrics, "failure_reason": r.failure_reason}
-                for r in self.quality or ()
-            ],
+            "rules": rule_outcomes(self.quality),
         }
 
 
 def run_raw_to_clean(spark: SparkSession, lake: Lake, run_id: str,
-                     rulesets_dir: Path = RULESETS_DIR) -> list[TableRun]:
+                     rulesets_dir: Path = RULESETS_DIR / "clean") -> list[TableRun]:
     """Process the raw files not yet in the ledger; returns one TableRun per source table.
     `rulesets_dir` holds one `<table>.dqdl` per source table."""
     table_io = open_table_io(spark)
@@ -108,8 +118,8 @@ def run_raw_to_clean(spark: SparkSession, lake: Lake, run_id: str,
     ledger = Ledger(locations.ledger_uri(JOB_NAME))
     landings = {landing.uri: landing for landing in read_manifest(lake)}
     runs: list[TableRun] = []
-    would_be: dict[str, DataFrame] = {}
-    rejected_rows: dict[str, DataFrame] = {}
+    referenced: dict[str, DataFrame] = {}
+    rejected_keys: dict[str, DataFrame] = {}
     try:
         for table in SOURCE_TABLES.values():
             raw_files = [uri for uri in storage.list_files(locations.table_uri("raw", table.name))
@@ -118,14 +128,18 @@ def run_raw_to_clean(spark: SparkSession, lake: Lake, run_id: str,
             existing = _read_if_exists(table_io, locations.table_uri("clean", table.name))
             if run.files:
                 versions = {uri: landings[uri].version for uri in run.files if uri in landings}
-                _prepare(spark, run, versions, would_be, rejected_rows, existing)
-            would_be[table.name] = run.would_be_clean if run.files else existing
+                _prepare(spark, run, versions, referenced, rejected_keys, existing)
+            clean = run.would_be_clean if run.files else existing
+            if clean is not None and REFERENCED_COLUMNS.get(table.name):
+                referenced[table.name] = _key_frame(clean, REFERENCED_COLUMNS[table.name])
             runs.append(run)
-        _gate(spark, runs, would_be, run_id, lake, table_io, rulesets_dir)
+        _gate(spark, runs, referenced, run_id, lake, table_io, rulesets_dir)
         for run in runs:
             if run.files:
                 _commit(run, lake, table_io, ledger, run_id, landings)
-        write_emf_lines(lake, run_id, [_metrics(run, run_id) for run in runs if run.files])
+        metrics = [_metrics(run, run_id) for run in runs if run.files]
+        if metrics:
+            write_emf_lines(lake, run_id, metrics)
     finally:
         for run in runs:
             if run.outcome is not None:
@@ -147,53 +161,58 @@ def _read_if_exists(table_io, uri: str) -> DataFrame | None:
     return table_io.read(uri) if table_io.exists(uri) else None
 
 
-def _prepare(spark, run: TableRun, versions: dict[str, int], would_be: dict,
-             rejected_rows: dict[str, DataFrame], existing: DataFrame | None) -> None:
+def _key_frame(frame: DataFrame, columns: tuple[str, ...]) -> DataFrame:
+    """The columns other tables' foreign keys check, computed once and cut from their
+    lineage: each table's plan would otherwise carry the plans of every table it references,
+    and those of theirs, growing with each table of the run."""
+    return frame.select(*columns).localCheckpoint(eager=True)
+
+
+def _prepare(spark, run: TableRun, versions: dict[str, int], referenced: dict[str, DataFrame],
+             rejected_keys: dict[str, DataFrame], existing: DataFrame | None) -> None:
     """Parse and check the pending files of one table; keep the outcome cached, count the
     dispositions, and set the would-be clean table and this run's rejected keys."""
     table = run.table
     parsed = parse_lines(read_raw_lines(spark, run.files), table)
-    referenced = {fk.table: would_be[fk.table] for fk in table.foreign_keys}
-    missing = [name for name, frame in referenced.items() if frame is None]
+    parents = {fk.table for fk in table.foreign_keys}
+    missing = sorted(name for name in parents if name not in referenced)
     if missing:
         raise LakeError(f"{table.name}: no clean {', '.join(missing)} table to check foreign keys against; "
                         f"ingest {', '.join(f'{name}.csv' for name in missing)} first")
-    rejected = {name: rejected_rows[name] for name in referenced if name in rejected_rows}
-    checked = foreign_key_reasons(parsed, table, referenced, rejected)
+    checked = foreign_key_reasons(
+        parsed, table, {name: referenced[name] for name in parents},
+        {name: rejected_keys[name] for name in parents if name in rejected_keys},
+    ).persist(StorageLevel.MEMORY_AND_DISK)
     run.outcome = assign_disposition(mark_duplicates(checked, table, versions)).persist(
         StorageLevel.MEMORY_AND_DISK)
     counts = {row.disposition: row["count"] for row in run.outcome.groupBy("disposition").count().collect()}
+    checked.unpersist()
     run.clean_rows = counts.get(CLEAN, 0)
     run.quarantined_lines = counts.get(QUARANTINED, 0)
     run.dropped_duplicates = counts.get(DROPPED, 0)
     run.raw_lines = sum(counts.values())
     new_clean = clean_rows(run.outcome.where(F.col("disposition") == CLEAN), table)
-    rejected_rows[table.name] = run.outcome.where(F.col("disposition") == QUARANTINED).select(
-        *table.primary_key)
+    if REFERENCED_COLUMNS.get(table.name):
+        rejected_keys[table.name] = _key_frame(run.outcome.where(F.col("disposition") == QUARANTINED),
+                                               table.primary_key)
     run.would_be_clean = new_clean if existing is None else (
         existing.join(new_clean.select(*table.primary_key), on=list(table.primary_key), how="left_anti")
         .unionByName(new_clean)
     )
 
 
-def _gate(spark, runs: list[TableRun], would_be: dict, run_id: str, lake: Lake, table_io,
-          rulesets_dir: Path) -> None:
-    """Evaluate each changed table's ruleset on its would-be clean table and append the
-    results to the results table; a failed rule with the stop action stops the run here."""
-    references = {name: frame for name, frame in would_be.items() if frame is not None}
-    for run in runs:
-        if run.files:
-            ruleset = load_ruleset(rulesets_dir / f"{run.table.name}.dqdl")
-            run.quality = evaluate(ruleset, run.would_be_clean, references)
-    rows = [row for run in runs if run.files for row in run.quality.to_rows(run_id, run.table.name)]
-    if rows:
-        results = results_frame(spark, rows)
-        table_io.write(results, lake.locations.table_uri("clean", DQ_RESULTS_TABLE),
-                       mode="append", run_id=run_id, job_name=JOB_NAME)
-        register_delta_table(lake, "clean", DQ_RESULTS_TABLE, results.schema,
-                             "one row per data-quality rule, metric and run")
-    failed = [f"{run.table.name}: {r.rule} ({r.failure_reason})" for run in runs if run.files
-              for r in run.quality.not_passed(Action.STOP)]
+def _gate(spark, runs: list[TableRun], references: dict[str, DataFrame], run_id: str, lake: Lake,
+          table_io, rulesets_dir: Path) -> None:
+    """Evaluate each changed table's ruleset on its would-be clean table (with the key
+    columns of the others as references); a failed rule with the stop action stops the run
+    here, before any commit."""
+    changed = {run.table.name: run for run in runs if run.files}
+    results = evaluate_gate(spark, lake, table_io, JOB_NAME, run_id,
+                            {name: run.would_be_clean for name, run in changed.items()},
+                            rulesets_dir, references)
+    for name, result in results.items():
+        changed[name].quality = result
+    failed = stop_failures(results)
     if failed:
         raise GateStopped("data-quality gate failed, nothing committed to the clean tables: "
                           + "; ".join(failed), runs)

@@ -29,14 +29,6 @@ CSV_OPTIONS = {"quote": '"', "escape": '"', "mode": "PERMISSIVE"}
 _INTEGER_PATTERN = r"^[+-]?[0-9]{1,10}(\.0+)?$"
 _EXTRA_FIELD = "_extra_field"
 
-QUARANTINE_SCHEMA = T.StructType([
-    T.StructField("source_file", T.StringType(), False),
-    T.StructField("line_number", T.LongType(), False),
-    T.StructField("raw_line", T.StringType(), True),
-    T.StructField("raw_bytes", T.BinaryType(), True),
-    T.StructField("reasons", T.ArrayType(T.StringType(), False), False),
-])
-
 
 @F.pandas_udf(T.StringType())
 def normalize_name(names: pd.Series) -> pd.Series:
@@ -110,14 +102,13 @@ def _table_rules(table: SourceTable, texts: dict[str, SparkColumn]) -> list[Spar
 
 def parse_lines(lines: DataFrame, table: SourceTable) -> DataFrame:
     """One row per raw line: the declared columns, typed and standardized, plus `reasons`
-    (empty when the row is valid) and the line as it was (`raw_line`, `raw_bytes`)."""
+    (empty when the row is valid) and the line as it was (`value`)."""
     csv_schema = ", ".join(f"`{c.name}` string" for c in table.columns) + f", `{_EXTRA_FIELD}` string"
     valid_utf8 = is_valid_utf8(F.col("value"))
     right_width = field_count(F.col("value")) == len(table.columns)
     parsed = lines.select(
         *LINE_COLUMNS,
-        F.decode(F.col("value").cast("binary"), "UTF-8").alias("raw_line"),
-        F.col("value").cast("binary").alias("raw_bytes"),
+        "value",
         valid_utf8.alias("_valid_utf8"),
         right_width.alias("_right_width"),
         F.from_csv("value", csv_schema, CSV_OPTIONS).alias("_fields"),
@@ -136,8 +127,7 @@ def parse_lines(lines: DataFrame, table: SourceTable) -> DataFrame:
         F.when(F.col("_valid_utf8"), F.array().cast("array<string>")).otherwise(F.array(F.lit("invalid_utf8"))),
         row_reasons,
     )
-    return typed.select(*table.column_names, *LINE_COLUMNS, "raw_line", "raw_bytes",
-                        reasons.alias("reasons"))
+    return typed.select(*table.column_names, *LINE_COLUMNS, "value", reasons.alias("reasons"))
 
 
 def mark_duplicates(
@@ -149,27 +139,33 @@ def mark_duplicates(
 
     The row that keeps a key is the first in its file, from the newest landing: a changed
     file that landed again (a higher version in `file_versions`, file URI -> version)
-    supersedes the older one. Rows with reasons get None: they compete for no key."""
+    supersedes the older one. Rows with reasons get None: they compete for no key.
+
+    Keys are counted first (a shuffle of the key columns only), so that the ordering window
+    runs over the rows of repeated keys alone, not over every row."""
     is_valid = F.size("reasons") == 0
+    key = list(table.primary_key)
+    repeated = (rows.where(is_valid).groupBy(*key).agg(F.count(F.lit(1)).alias("_copies"))
+                .where(F.col("_copies") > 1).withColumn("_is_contested", F.lit(True)).drop("_copies"))
+    flagged = rows.join(repeated, on=key, how="left")
+    is_contested = is_valid & F.col("_is_contested").isNotNull()
+    uncontested = flagged.where(~is_contested).withColumn("duplicate", F.lit(None).cast("string"))
     versions = file_versions or {}
     version = (
         F.create_map(*[F.lit(x) for item in sorted(versions.items()) for x in item])[F.col("source_file")]
         if versions else F.lit(0)
     )
-    by_key = Window.partitionBy(is_valid, *table.primary_key).orderBy(
-        F.coalesce(version, F.lit(0)).desc(), *LINE_COLUMNS)
-    values = F.struct(*table.column_names)
-    position = F.row_number().over(by_key)
+    by_key = Window.partitionBy(*key).orderBy(F.coalesce(version, F.lit(0)).desc(), *LINE_COLUMNS)
     so_far = by_key.rowsBetween(Window.unboundedPreceding, Window.currentRow)
-    first_values = F.first(values).over(so_far)
-    first_file = F.first("source_file").over(so_far)
-    return rows.withColumn(
+    values = F.struct(*table.column_names)
+    contested = flagged.where(is_contested).withColumn(
         "duplicate",
-        F.when(~is_valid | (position == 1), F.lit(None).cast("string"))
-        .when(values == first_values, F.lit("exact"))
-        .when(F.col("source_file") != first_file, F.lit("superseded"))
+        F.when(F.row_number().over(by_key) == 1, F.lit(None).cast("string"))
+        .when(values == F.first(values).over(so_far), F.lit("exact"))
+        .when(F.col("source_file") != F.first("source_file").over(so_far), F.lit("superseded"))
         .otherwise(F.lit("key")),
     )
+    return uncontested.unionByName(contested).drop("_is_contested")
 
 
 def foreign_key_reasons(
@@ -196,14 +192,14 @@ def foreign_key_reasons(
         found, in_quarantine = f"_found_{column}", f"_quarantined_{column}"
         target_keys = (referenced[foreign_key.table]
                        .select(*keep, F.lit(True).alias(found)).dropDuplicates([column]))
-        rows = rows.join(target_keys, on=column, how="left")
+        rows = rows.join(F.broadcast(target_keys), on=column, how="left")
         missing_reason = F.lit(f"unknown_{column}")
         if foreign_key.table in quarantined:
             rejected_keys = (quarantined[foreign_key.table]
                              .select(F.col(foreign_key.referenced_column).alias(column),
                                      F.lit(True).alias(in_quarantine))
                              .where(F.col(column).isNotNull()).dropDuplicates([column]))
-            rows = rows.join(rejected_keys, on=column, how="left")
+            rows = rows.join(F.broadcast(rejected_keys), on=column, how="left")
             missing_reason = F.when(F.col(in_quarantine), F.lit(f"referenced_row_quarantined:{column}")
                                     ).otherwise(missing_reason)
         new_reasons = [F.when(F.col(found).isNull(), missing_reason)]
@@ -225,7 +221,7 @@ def assign_disposition(rows: DataFrame) -> DataFrame:
     """Adds `disposition`: where each raw line ends (clean, quarantined, or dropped as an exact
     duplicate); a row whose key another row keeps gets the reason `duplicate_key` (same file)
     or `superseded_by_newer_landing` (an older landing). Keeps the raw
-    line only on quarantined rows. Expects `reasons` and `duplicate` (mark_duplicates)."""
+    line (`value`) only on quarantined rows. Expects `reasons` and `duplicate` (mark_duplicates)."""
     reasons = (
         F.when(F.col("duplicate") == "key", F.array(F.lit("duplicate_key")))
         .when(F.col("duplicate") == "superseded", F.array(F.lit("superseded_by_newer_landing")))
@@ -238,10 +234,9 @@ def assign_disposition(rows: DataFrame) -> DataFrame:
     )
     is_quarantined = disposition == QUARANTINED
     return rows.select(
-        *[c for c in rows.columns if c not in ("reasons", "duplicate", "raw_line", "raw_bytes")],
+        *[c for c in rows.columns if c not in ("reasons", "duplicate", "value")],
         reasons.alias("reasons"),
-        F.when(is_quarantined, F.col("raw_line")).alias("raw_line"),
-        F.when(is_quarantined, F.col("raw_bytes")).alias("raw_bytes"),
+        F.when(is_quarantined, F.col("value")).alias("value"),
         disposition.alias("disposition"),
     )
 
@@ -253,4 +248,12 @@ def clean_rows(rows: DataFrame, table: SourceTable) -> DataFrame:
 
 
 def quarantine_rows(rows: DataFrame) -> DataFrame:
-    return rows.select(*[F.col(f.name) for f in QUARANTINE_SCHEMA.fields])
+    """The quarantine's schema contract: where the line was, the line as text (invalid UTF-8
+    replaced) and as its exact bytes, and why it was rejected."""
+    raw_bytes = F.col("value").cast("binary")
+    return rows.select(
+        "source_file", "line_number",
+        F.decode(raw_bytes, "UTF-8").alias("raw_line"),
+        raw_bytes.alias("raw_bytes"),
+        "reasons",
+    )

@@ -1,0 +1,62 @@
+"""The data-quality gate that every job runs before it commits: each table's DQDL ruleset
+is evaluated on the table as it would be committed, the results are appended to the
+`dq_results` table (also when the gate stops the job: results of a failed gate are the
+ones analysts need), and the failed rules with the stop action are returned."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pyspark.sql import DataFrame, SparkSession
+
+from instacart_lake.context import Lake
+from instacart_lake.dq import Action, RulesetResult, evaluate, load_ruleset, results_frame
+from instacart_lake.registration import register_delta_table
+
+RULESETS_DIR = Path(__file__).resolve().parent.parent / "rulesets"
+DQ_RESULTS_TABLE = "dq_results"
+
+
+def evaluate_gate(
+    spark: SparkSession,
+    lake: Lake,
+    table_io,
+    job_name: str,
+    run_id: str,
+    frames: dict[str, DataFrame],
+    rulesets_dir: Path,
+    references: dict[str, DataFrame],
+) -> dict[str, RulesetResult]:
+    """Evaluate `<rulesets_dir>/<table>.dqdl` on each frame and record the results."""
+    results = {name: evaluate(load_ruleset(rulesets_dir / f"{name}.dqdl"), frame, references)
+               for name, frame in frames.items()}
+    rows = [row for name, result in results.items() for row in result.to_rows(run_id, name)]
+    if rows:
+        table = results_frame(spark, rows)
+        table_io.write(table, lake.locations.table_uri("clean", DQ_RESULTS_TABLE), mode="append",
+                       run_id=run_id, job_name=job_name)
+        register_delta_table(lake, "clean", DQ_RESULTS_TABLE, table.schema,
+                             "one row per data-quality rule, metric, table and run")
+    return results
+
+
+def stop_failures(results: dict[str, RulesetResult]) -> list[str]:
+    """`table: rule (reason)` for each failed rule whose action is stop."""
+    return [f"{name}: {rule.rule} ({rule.failure_reason})"
+            for name, result in results.items() for rule in result.not_passed(Action.STOP)]
+
+
+def rule_outcomes(result: RulesetResult | None) -> list[dict]:
+    """The outcome of every rule, as the run record keeps it."""
+    return [{"rule": r.rule, "outcome": r.outcome.value, "action": r.action.value,
+             "metrics": r.evaluated_metrics, "failure_reason": r.failure_reason}
+            for r in result or ()]
+
+
+ROW_COUNT_METRIC = "Dataset.*.RowCount"
+
+
+def measured_row_count(result: RulesetResult) -> int | None:
+    """The row count a RowCount rule measured, so that no extra pass counts the rows."""
+    return next((int(rule.evaluated_metrics[ROW_COUNT_METRIC]) for rule in result
+                 if ROW_COUNT_METRIC in rule.evaluated_metrics), None)
