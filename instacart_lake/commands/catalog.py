@@ -9,9 +9,9 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from instacart_lake.progress import new_console
 from instacart_lake.catalog import EntityNotFoundError
 from instacart_lake.context import Lake
+from instacart_lake.progress import new_console
 
 HELP = "show the catalog: databases, tables, columns and types, locations and parameters"
 SPARK_SCHEMA_PARAMETER = "spark.sql.sources.schema."

@@ -8,9 +8,9 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from instacart_lake.progress import new_console
 from instacart_lake.context import Lake
 from instacart_lake.crawler import SCHEMA_CHANGE_POLICIES, CrawlReport, crawl_raw_zone
+from instacart_lake.progress import new_console
 
 HELP = "catalog the raw zone: one table per folder, a partition per landing, schema drift reported"
 

@@ -11,8 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from instacart_lake.context import Lake
-from instacart_lake.generate import (GROUND_TRUTH_FILE, MANIFEST_FILE, SCALES, generate_dataset,
-                                     scale_named)
+from instacart_lake.generate import GROUND_TRUTH_FILE, MANIFEST_FILE, SCALES, generate_dataset, scale_named
 
 HELP = "generate a synthetic Instacart dataset with known reorder probabilities (and defects)"
 

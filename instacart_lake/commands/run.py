@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-
-from instacart_lake.progress import new_console
 from instacart_lake.context import Lake
 from instacart_lake.pipeline import STAGES, run_pipeline
+from instacart_lake.progress import new_console
 from instacart_lake.summary import print_run_summary
 
 HELP = "run the pipeline: " + ", ".join(STAGES)

@@ -11,8 +11,7 @@ from rich.table import Table
 
 from instacart_lake.context import Lake
 from instacart_lake.errors import LakeError
-from instacart_lake.generate.statistics import (AT_MOST, RANGE, Comparison, compare_with_real,
-                                                compute_statistics)
+from instacart_lake.generate.statistics import AT_MOST, RANGE, Comparison, compare_with_real, compute_statistics
 
 HELP = "statistics of a dataset's files (and the oracle F1) side by side with the real data"
 

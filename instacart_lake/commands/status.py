@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-
-from instacart_lake.progress import new_console
 from instacart_lake.context import Lake
 from instacart_lake.errors import LakeError
+from instacart_lake.progress import new_console
 from instacart_lake.runs import load_latest_run
 from instacart_lake.summary import print_run_summary
 

@@ -16,12 +16,27 @@ from dataclasses import dataclass
 from instacart_lake.catalog import Catalog
 from instacart_lake.context import Lake
 from instacart_lake.crawler.csv_inference import FileSchema, infer_file_schema
-from instacart_lake.crawler.drift import (PartitionColumns, evolve_columns, find_drift, merge_columns,
-                                          typed_columns)
-from instacart_lake.crawler.glue_shapes import (NO_DATA, Columns, CsvFormat, DataStats, columns_of,
-                                                csv_partition_input, csv_table_input, format_of, stats_of)
-from instacart_lake.crawler.layout import (PARTITION_KEY, CrawlProblem, RawFile, RawPartition, RawTable, read_sample,
-                                           scan_raw_zone)
+from instacart_lake.crawler.drift import PartitionColumns, evolve_columns, find_drift, merge_columns, typed_columns
+from instacart_lake.crawler.glue_shapes import (
+    NO_DATA,
+    Columns,
+    CsvFormat,
+    DataStats,
+    columns_of,
+    csv_partition_input,
+    csv_table_input,
+    format_of,
+    stats_of,
+)
+from instacart_lake.crawler.layout import (
+    PARTITION_KEY,
+    CrawlProblem,
+    RawFile,
+    RawPartition,
+    RawTable,
+    read_sample,
+    scan_raw_zone,
+)
 from instacart_lake.crawler.report import CrawlReport, PartitionChange
 from instacart_lake.errors import InputError, LakeError
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
+
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 

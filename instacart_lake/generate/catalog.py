@@ -13,9 +13,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from instacart_lake.generate.catalog_data import (
-    ACCENTED_BRANDS, ACCENTED_FLAVORS, ACCENTED_SHARE, AISLES, BRANDS, DEPARTMENT_NOUNS,
-    DEPARTMENT_REORDER_RATIO, DEPARTMENTS, FLAVORS, FOOD_DEPARTMENT_IDS, PRODUCT_COUNT, QUALIFIERS,
-    SIZES, TOP_PRODUCTS)
+    ACCENTED_BRANDS,
+    ACCENTED_FLAVORS,
+    ACCENTED_SHARE,
+    AISLES,
+    BRANDS,
+    DEPARTMENT_NOUNS,
+    DEPARTMENT_REORDER_RATIO,
+    DEPARTMENTS,
+    FLAVORS,
+    FOOD_DEPARTMENT_IDS,
+    PRODUCT_COUNT,
+    QUALIFIERS,
+    SIZES,
+    TOP_PRODUCTS,
+)
 from instacart_lake.generate.model import ModelParameters
 
 

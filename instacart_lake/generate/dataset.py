@@ -22,8 +22,7 @@ from instacart_lake.generate.catalog import Catalog, build_catalog
 from instacart_lake.generate.csv_files import ArrowRows, DamagedLine, RowSource, write_csv
 from instacart_lake.generate.defects import MANIFEST_FILE, plan_defects, write_manifest
 from instacart_lake.generate.model import ModelParameters
-from instacart_lake.generate.scales import (Scale, block_generator, catalog_generator,
-                                            defects_generator, users_generator)
+from instacart_lake.generate.scales import Scale, block_generator, catalog_generator, defects_generator, users_generator
 from instacart_lake.generate.simulate import UserBlock, simulate_block
 from instacart_lake.generate.tables import GROUND_TRUTH_COLUMNS, catalog_rows, order_tables
 from instacart_lake.schemas import SOURCE_TABLES

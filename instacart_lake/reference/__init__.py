@@ -1,0 +1,1 @@
+"""Independent reference computations (DuckDB SQL) used by tests and benchmarks."""

@@ -1,0 +1,1 @@
+"""Pure DataFrame transforms of the jobs: DataFrames in, DataFrames out, no IO."""
