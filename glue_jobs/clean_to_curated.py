@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sys
 
-from instacart_lake.jobs.glue_entry import run_glue_job
 from instacart_lake.jobs.clean_to_curated import run_clean_to_curated
+from instacart_lake.jobs.glue_entry import run_glue_job
 
 ARGUMENTS = ["JOB_NAME", "lake_profile"]
 

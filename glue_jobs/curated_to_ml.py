@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import sys
 
-from instacart_lake.jobs.glue_entry import run_glue_job
 from instacart_lake.jobs.curated_to_ml import run_curated_to_ml
+from instacart_lake.jobs.glue_entry import run_glue_job
 
 ARGUMENTS = ["JOB_NAME", "lake_profile"]
 

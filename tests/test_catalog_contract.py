@@ -9,8 +9,15 @@ import pytest
 from moto import mock_aws
 from pyspark.sql import types as T
 
-from instacart_lake.catalog import (AlreadyExistsError, CatalogError, EmbeddedCatalog, EntityNotFoundError,
-                                    GlueCatalog, delta_table_input, open_catalog)
+from instacart_lake.catalog import (
+    AlreadyExistsError,
+    CatalogError,
+    EmbeddedCatalog,
+    EntityNotFoundError,
+    GlueCatalog,
+    delta_table_input,
+    open_catalog,
+)
 from instacart_lake.config import load_config
 from instacart_lake.locations import Locations
 

@@ -10,8 +10,7 @@ import pytest
 from moto import mock_aws
 
 from instacart_lake.catalog import GlueCatalog
-from instacart_lake.crawler import (CrawlProblem, PartitionChange, SchemaDrift, crawl_raw_zone,
-                                    infer_file_schema)
+from instacart_lake.crawler import CrawlProblem, PartitionChange, SchemaDrift, crawl_raw_zone, infer_file_schema
 from instacart_lake.crawler.layout import SAMPLE_BYTES
 from instacart_lake.errors import InputError, LakeError
 from instacart_lake.locations import uri_to_path

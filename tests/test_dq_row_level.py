@@ -1,8 +1,8 @@
 """Row-level outcomes: one pass/fail Column per row-level rule, as Glue labels rows."""
 
 import pytest
-from pyspark.sql import Row
 from chispa import assert_df_equality
+from pyspark.sql import Row
 
 from instacart_lake.dq import Action, evaluate, parse_ruleset, row_level_conditions
 from instacart_lake.errors import LakeError

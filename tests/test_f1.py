@@ -8,8 +8,15 @@ import itertools
 import numpy as np
 import pytest
 
-from instacart_lake.metrics import (NONE, expected_f1_table, mean_f1, optimal_prediction,
-                                    optimal_predictions, optimal_set, order_f1)
+from instacart_lake.metrics import (
+    NONE,
+    expected_f1_table,
+    mean_f1,
+    optimal_prediction,
+    optimal_predictions,
+    optimal_set,
+    order_f1,
+)
 
 
 def test_order_f1_with_products():

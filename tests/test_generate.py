@@ -15,8 +15,7 @@ import pytest
 from instacart_lake.commands import generate as generate_command
 from instacart_lake.commands import stats as stats_command
 from instacart_lake.errors import LakeError
-from instacart_lake.generate import (GROUND_TRUTH_FILE, MANIFEST_FILE, Scale, generate_dataset,
-                                     scale_named)
+from instacart_lake.generate import GROUND_TRUTH_FILE, MANIFEST_FILE, Scale, generate_dataset, scale_named
 from instacart_lake.generate.statistics import compare_with_real, compute_statistics
 from instacart_lake.generate.tables import _lines_by_order_id
 from instacart_lake.schemas import EVAL_SETS, SOURCE_TABLES

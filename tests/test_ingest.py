@@ -103,7 +103,8 @@ def test_a_landing_missing_from_the_manifest_is_recorded_and_not_landed_again(la
     [
         (b"", "aisles.csv:1: file is empty"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00", "aisles.csv: not a CSV text file (binary content)"),
-        (b"aisle_id;aisle\n1;x\n", "aisles.csv:1: header does not match aisles.csv: expected aisle_id,aisle, found aisle_id;aisle"),
+        (b"aisle_id;aisle\n1;x\n",
+         "aisles.csv:1: header does not match aisles.csv: expected aisle_id,aisle, found aisle_id;aisle"),
     ],
 )
 def test_bad_files_are_refused_before_anything_lands(lake, source_dir, content, message):

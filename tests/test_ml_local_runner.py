@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import xgboost as xgb
+from ml_synthetic import FEATURE_COUNT, write_labelled_set, write_ml_sets
 
 from instacart_lake.locations import uri_to_path
 from instacart_lake.ml.errors import JobFailed, MLStageError
@@ -22,7 +23,6 @@ from instacart_lake.ml.local_runner import (
 from instacart_lake.ml.model_card import load_model_card
 from instacart_lake.ml.scripts import package_scripts
 from instacart_lake.ml.stage import run_ml_stage, score_model_version, train_model_version
-from ml_synthetic import FEATURE_COUNT, write_labelled_set, write_ml_sets
 
 FAST_HYPERPARAMETERS = {"num_round": 30, "early_stopping_rounds": 5, "max_depth": 3}
 DATA_VERSIONS = {"curated.up_features": 4, "curated.prd_features": 2}

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 import xgboost as xgb
+from ml_synthetic import FEATURE_COUNT, write_inference_set, write_labelled_set
 
 from instacart_lake.ml.scripts import ML_SCRIPTS_DIR
-from ml_synthetic import FEATURE_COUNT, write_inference_set, write_labelled_set
 
 TRAIN_SCRIPT = ML_SCRIPTS_DIR / "train.py"
 SCORE_SCRIPT = ML_SCRIPTS_DIR / "score.py"

@@ -177,6 +177,7 @@ def test_an_event_that_is_not_a_glue_job_state_change_is_refused(aws):
 
 
 def test_image_uri_for_a_region_without_a_known_account_fails_clearly():
-    assert xgboost_image_uri("us-east-1", "1.7-1") == "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+    expected = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+    assert xgboost_image_uri("us-east-1", "1.7-1") == expected
     with pytest.raises(MLStageError, match="no SageMaker XGBoost image known for region 'mars-north-1'"):
         xgboost_image_uri("mars-north-1", "1.7-1")
