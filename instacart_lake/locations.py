@@ -41,7 +41,8 @@ class Locations:
         return self.table_uri("clean", f"{table}_quarantine")
 
     def ml_set_uri(self, name: str) -> str:
-        """A SageMaker channel of the ML-ready sets (train, validation, inference): CSV files."""
+        """A folder of CSV files of the ML-ready sets: the training channels train and
+        validation, and the scored sets inference and validation_ids (see curated_to_ml)."""
         return f"{self.zone_uri('ml')}/sets/{name}"
 
     @property

@@ -11,13 +11,14 @@ import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from pyspark.sql import SparkSession
 from rich.console import Console
 
 from instacart_lake.context import Lake
 from instacart_lake.errors import LakeError
+from instacart_lake.generate import GROUND_TRUTH_FILE
 from instacart_lake.job_args import new_job_run_id
 from instacart_lake.runs import RunRecord, StageRecord, save_run, utc_now
 from instacart_lake.runtime import build_local_spark
@@ -32,6 +33,8 @@ class PipelineContext:
     run: RunRecord
     source_dir: Path
     console: Console
+    model_card: Any = None
+    """The ModelCard of the model version the train stage made, for the score stage."""
 
     @cached_property
     def spark(self) -> SparkSession:
@@ -87,12 +90,55 @@ def _stage_curated_to_ml(context: PipelineContext, stage: StageRecord) -> None:
                      "candidates_version": result["candidates_version"]}
 
 
+def training_data_versions(run: RunRecord) -> dict[str, int]:
+    """The Delta versions behind this run's training sets: ml_candidates as curated_to_ml
+    wrote it, and the tables that job read."""
+    sets = next((stage for stage in run.stages if stage.stage == "curated_to_ml"), None)
+    if sets is None or sets.outcome != "succeeded":
+        raise LakeError("the train stage needs the sets of curated_to_ml in the same run")
+    return {"ml_candidates": sets.details["candidates_version"], **sets.details["read_versions"]}
+
+
+def _stage_train(context: PipelineContext, stage: StageRecord) -> None:
+    from instacart_lake.ml.local_runner import LocalJobs, local_stage_settings
+    from instacart_lake.ml.stage import train_model_version
+
+    card, card_uri = train_model_version(local_stage_settings(context.lake), LocalJobs(),
+                                         training_data_versions(context.run))
+    context.model_card = card
+    stage.details = {"model_version": card.model_version, "model_card_uri": card_uri, "metrics": card.metrics,
+                     "hyperparameters": card.hyperparameters, "data_versions": card.data_versions}
+
+
+def _stage_score(context: PipelineContext, stage: StageRecord) -> None:
+    from instacart_lake.jobs.evaluate_model import evaluate_model_version
+    from instacart_lake.jobs.publish_predictions import run_publish_predictions
+    from instacart_lake.ml.local_runner import LocalJobs, local_stage_settings
+    from instacart_lake.ml.model_card import record_evaluation
+    from instacart_lake.ml.stage import score_model_version
+
+    card = context.model_card
+    scoring = score_model_version(local_stage_settings(context.lake), LocalJobs(), card)
+    published = run_publish_predictions(context.spark, context.lake, context.run.run_id, card.model_version,
+                                        scoring.set_uris["inference"])
+    stage.tables = {run.name: run.counts() for run in published}
+    ground_truth = context.source_dir / GROUND_TRUTH_FILE  # generated data only: gives the oracle
+    evaluation = evaluate_model_version(context.spark, context.lake, card.model_version,
+                                        scoring.set_uris["validation"],
+                                        ground_truth if ground_truth.is_file() else None)
+    stage.details = {"model_version": card.model_version, "scoring_job_name": scoring.job_name,
+                     "evaluation": evaluation.to_dict(),
+                     "evaluation_uri": record_evaluation(card, evaluation.to_dict())}
+
+
 STAGES: dict[str, Callable[[PipelineContext, StageRecord], None]] = {
     "ingest": _stage_ingest,
     "crawl": _stage_crawl,
     "raw_to_clean": _stage_raw_to_clean,
     "clean_to_curated": _stage_clean_to_curated,
     "curated_to_ml": _stage_curated_to_ml,
+    "train": _stage_train,
+    "score": _stage_score,
 }
 
 
@@ -108,22 +154,31 @@ def generated_source(lake: Lake, console: Console) -> Path:
     return folder
 
 
-def run_pipeline(lake: Lake, source: str | None, until: str | None, console: Console) -> RunRecord:
-    """Run the stages in order up to `until` (all when None); the run record tells the outcome."""
-    if until is not None and until not in STAGES:
-        raise LakeError(f"unknown stage {until!r}; stages are {', '.join(STAGES)}")
+def run_pipeline(lake: Lake, source: str | None, until: str | None, console: Console,
+                 start: str | None = None) -> RunRecord:
+    """Run the stages in order from `start` (the first when None) up to `until` (the last
+    when None); the run record tells the outcome. Starting later reruns jobs on the tables
+    the lake already has (the train stage needs curated_to_ml in the same run)."""
+    names = list(STAGES)
+    for stage_name in (start, until):
+        if stage_name is not None and stage_name not in STAGES:
+            raise LakeError(f"unknown stage {stage_name!r}; stages are {', '.join(STAGES)}")
+    first = names.index(start) if start is not None else 0
+    last = names.index(until) if until is not None else len(names) - 1
+    if first > last:
+        raise LakeError(f"--from {start} comes after --until {until}")
     if source is not None and not Path(source).is_dir():
         raise LakeError(f"{source}: no such folder")
     source_dir = Path(source) if source is not None else generated_source(lake, console)
     run = RunRecord(run_id=new_job_run_id(), source=str(source_dir))
     context = PipelineContext(lake, run, source_dir, console)
-    for name, stage_function in STAGES.items():
+    for name in names[first:last + 1]:
         stage = StageRecord(stage=name)
         run.stages.append(stage)
         console.print(f"[bold]{name}[/bold] …")
         started = time.perf_counter()
         try:
-            stage_function(context, stage)
+            STAGES[name](context, stage)
             stage.outcome = "succeeded"
         except Exception as error:
             stage.outcome, stage.error = "failed", str(error)
@@ -132,8 +187,6 @@ def run_pipeline(lake: Lake, source: str | None, until: str | None, console: Con
         finally:
             stage.seconds = round(time.perf_counter() - started, 3)
             save_run(lake, run)
-        if name == until:
-            break
     run.outcome, run.finished_at = "succeeded", utc_now()
     save_run(lake, run)
     return run

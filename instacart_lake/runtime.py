@@ -70,6 +70,7 @@ def build_local_spark(
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         .config("spark.sql.parquet.compression.codec", "snappy")
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.driver.extraJavaOptions",
                 f"-Dlog4j2.configurationFile={LOG4J2_CONFIG.as_uri()} -XX:+UseG1GC")
         .config("spark.sql.warehouse.dir", os.path.join(os.environ.get("TMPDIR", "/tmp"), "instacart-lake-warehouse"))

@@ -1,4 +1,5 @@
-"""The short summary a run ends with: per stage and table, rows in, out and rejected, and time."""
+"""The short summary a run ends with: per stage and table, rows in, out and rejected, and time;
+then, when the run scored a model version, its evaluation on the validation users."""
 
 from __future__ import annotations
 
@@ -23,6 +24,33 @@ def print_run_summary(record: RunRecord, console: Console) -> None:
         if stage.error:
             table.add_row("", f"[red]{stage.error}[/red]", "", "", "", "", "")
     console.print(table)
+    for stage in record.stages:
+        if "evaluation" in stage.details:
+            print_evaluation(stage.details["model_version"], stage.details["evaluation"], console)
+
+
+EVALUATION_ROWS = (
+    ("f1_threshold", "threshold {threshold}"),
+    ("f1_expected_f1", "expected-F1 baskets"),
+    ("f1_oracle", "oracle (true probabilities)"),
+    ("f1_last_order_reorders", "last order's reorders"),
+)
+
+
+def print_evaluation(model_version: str, evaluation: dict, console: Console) -> None:
+    """The mean F1 of the four ways to choose baskets side by side, then AUC and log loss."""
+    table = Table("baskets", "mean F1", title=f"model {model_version} on {evaluation['orders']:,} validation orders")
+    for key, label in EVALUATION_ROWS:
+        table.add_row(label.format(**evaluation), _score(evaluation[key]))
+    table.add_section()
+    table.add_row("expected-F1 / oracle", _score(evaluation["expected_f1_to_oracle"]))
+    table.add_row("ROC AUC", _score(evaluation["roc_auc"]))
+    table.add_row("log loss", _score(evaluation["log_loss"]))
+    console.print(table)
+
+
+def _score(value) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def _count(value) -> str:

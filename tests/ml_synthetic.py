@@ -43,19 +43,20 @@ def write_labelled_set(folder: Path, rows_per_file: tuple[int, ...], seed: int) 
     (folder / "_SUCCESS").write_text("")
 
 
-def inference_rows(seed: int = 3) -> list[tuple[int, int, list[str]]]:
-    """(order_id, product_id, feature fields) of the inference set, file by file in order."""
+def keyed_rows(seed: int = 3, first_order_id: int = 1000) -> list[tuple[int, int, list[str]]]:
+    """(order_id, product_id, feature fields) of a scored set, file by file in order."""
     rng = np.random.default_rng(seed)
     rows = []
     for order_index in range(sum(INFERENCE_ROWS)):
         features = _features(rng, 1)[0]
-        rows.append((1000 + order_index // 5, 20 + order_index % 5 * 7, [_format(value) for value in features]))
+        rows.append((first_order_id + order_index // 5, 20 + order_index % 5 * 7,
+                     [_format(value) for value in features]))
     return rows
 
 
-def write_inference_set(folder: Path, seed: int = 3) -> list[tuple[int, int, list[str]]]:
-    """Inference part files (order_id, product_id, features; no header); the rows written."""
-    rows = inference_rows(seed)
+def write_inference_set(folder: Path, seed: int = 3, first_order_id: int = 1000) -> list[tuple[int, int, list[str]]]:
+    """Part files of a scored set (order_id, product_id, features; no header); the rows written."""
+    rows = keyed_rows(seed, first_order_id)
     start = 0
     for index, count in enumerate(INFERENCE_ROWS):
         part = rows[start:start + count]
@@ -66,8 +67,12 @@ def write_inference_set(folder: Path, seed: int = 3) -> list[tuple[int, int, lis
     return rows
 
 
-def write_ml_sets(sets_folder: Path) -> list[tuple[int, int, list[str]]]:
-    """train/, validation/ and inference/ under `sets_folder`; the inference rows."""
+def write_ml_sets(sets_folder: Path) -> dict[str, list[tuple[int, int, list[str]]]]:
+    """train/, validation/ and the scored sets inference/ and validation_ids/ under
+    `sets_folder`; the rows of each scored set by folder name."""
     write_labelled_set(sets_folder / "train", (250, 150), seed=1)
     write_labelled_set(sets_folder / "validation", (200,), seed=2)
-    return write_inference_set(sets_folder / "inference")
+    return {
+        "inference": write_inference_set(sets_folder / "inference"),
+        "validation_ids": write_inference_set(sets_folder / "validation_ids", seed=5, first_order_id=5000),
+    }

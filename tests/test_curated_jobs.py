@@ -1,11 +1,14 @@
-"""Jobs 2 and 3 end to end on a tiny generated dataset: the feature tables written to the
-curated zone equal the independent DuckDB reference computed from the same clean Delta
-tables, and the ML-ready sets hold every candidate exactly once."""
+"""The pipeline end to end on a tiny generated dataset, from job 2 on: the feature tables
+written to the curated zone equal the independent DuckDB reference computed from the same
+clean Delta tables, the ML-ready sets hold every candidate exactly once, and the model
+version trained on them scores every inference candidate, gives every test order one
+basket and is evaluated on the validation users."""
 
 from __future__ import annotations
 
 import csv
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -15,10 +18,14 @@ from instacart_lake.cli import main
 from instacart_lake.context import Lake
 from instacart_lake.generate import generate_dataset, scale_named
 from instacart_lake.locations import uri_to_path
+from instacart_lake.ml.local_runner import LocalJobs, local_stage_settings
+from instacart_lake.ml.model_card import load_model_card
+from instacart_lake.ml.stage import score_model_version
 from instacart_lake.reference.duckdb_features import candidates as reference_candidates
 from instacart_lake.reference.duckdb_features import feature_tables as reference_feature_tables
 from instacart_lake.runs import load_latest_run
 from instacart_lake.transforms.features import FEATURE_KEYS
+from instacart_lake.transforms.gold import GOLD_SCHEMAS
 
 GLUE_JOBS = Path(__file__).resolve().parent.parent / "glue_jobs"
 
@@ -28,7 +35,7 @@ def pipeline(spark, tmp_path_factory):
     source = tmp_path_factory.mktemp("source")
     generate_dataset(source, scale_named("tiny"), 11)
     root = tmp_path_factory.mktemp("lake")
-    assert main(["--lake-root", str(root), "run", "--source", str(source), "--until", "curated_to_ml"]) == 0
+    assert main(["--lake-root", str(root), "run", "--source", str(source)]) == 0
     return Lake.from_environment(root=root, profile="local"), source
 
 
@@ -82,6 +89,12 @@ def test_the_ml_sets_hold_every_candidate_once(pipeline):
     width = len(csv_rows("train")[0])
     assert {row[0] for row in csv_rows("train") + csv_rows("validation")} <= {"0", "1"}
     assert len(csv_rows("inference")[0]) == width + 1  # order_id and product_id instead of the label
+    keyed_validation = csv_rows("validation_ids")
+    validation_orders = {r["order_id"]: r["user_id"] for r in written if r["ml_set"] == "validation"}
+    assert sorted((int(row[0]), int(row[1])) for row in keyed_validation) == sorted(
+        (r["order_id"], r["product_id"]) for r in written if r["ml_set"] == "validation")
+    assert [row[2:] for row in sorted(keyed_validation)] != [] and len(keyed_validation[0]) == width + 1
+    assert set(validation_orders.values()) == by_set["validation"]
 
 
 def test_the_run_record_and_catalog_hold_both_jobs(pipeline):
@@ -93,7 +106,7 @@ def test_the_run_record_and_catalog_hold_both_jobs(pipeline):
     assert {rule["outcome"] for rule in stages["clean_to_curated"].tables["up_features"]["rules"]} == {"Passed"}
     assert set(stages["curated_to_ml"].details["read_versions"]) >= set(FEATURE_KEYS)
     curated = {table["Name"] for table in lake.catalog.get_tables(lake.locations.database("curated"))}
-    assert curated == set(FEATURE_KEYS)
+    assert curated == set(FEATURE_KEYS) | set(GOLD_SCHEMAS)
     ml_table = lake.catalog.get_table(lake.locations.database("ml"), "ml_candidates")
     assert [key["Name"] for key in ml_table["PartitionKeys"]] == ["ml_set"]
 
@@ -111,3 +124,95 @@ def test_the_glue_script_of_job_2_rewrites_the_same_tables(pipeline, monkeypatch
     after = delta(lake, "curated", "prd_features")
     assert after.version() == 1
     assert sorted_rows(after.to_pyarrow_table(), ["product_id"]) == sorted_rows(before, ["product_id"])
+
+
+def test_the_model_version_scores_every_candidate_and_gives_every_test_order_one_basket(pipeline):
+    lake, _ = pipeline
+    stages = {stage.stage: stage for stage in load_latest_run(lake).stages}
+    version = stages["train"].details["model_version"]
+    candidates = delta(lake, "ml", "ml_candidates").to_pyarrow_table().to_pylist()
+    inference = sorted((r["user_id"], r["product_id"]) for r in candidates if r["ml_set"] == "inference")
+    scores = delta(lake, "curated", "reorder_scores").to_pyarrow_table().to_pylist()
+    baskets = delta(lake, "curated", "next_basket").to_pyarrow_table().to_pylist()
+    orders = delta(lake, "clean", "orders").to_pyarrow_table().to_pylist()
+
+    assert sorted((r["user_id"], r["product_id"]) for r in scores) == inference
+    assert sorted((r["order_id"], r["user_id"]) for r in baskets) == sorted(
+        (r["order_id"], r["user_id"]) for r in orders if r["eval_set"] == "test")
+    assert {r["model_version"] for r in scores + baskets} == {version}
+    assert all(0 <= r["probability"] <= 1 for r in scores)
+    assert all(r["products"] or r["includes_none"] for r in baskets)
+    assert stages["score"].tables["next_basket"]["rows_written"] == len(baskets)
+
+
+def test_the_model_card_records_the_data_versions_and_the_evaluation(pipeline, capsys):
+    lake, _ = pipeline
+    stages = {stage.stage: stage for stage in load_latest_run(lake).stages}
+    train, score = stages["train"].details, stages["score"].details
+    card = load_model_card(train["model_card_uri"])
+
+    assert card.model_version == train["model_version"] == score["model_version"]
+    sets = stages["curated_to_ml"].details
+    assert card.data_versions == {"ml_candidates": sets["candidates_version"], **sets["read_versions"]}
+    assert card.data_versions["ml_candidates"] == delta(lake, "ml", "ml_candidates").version()
+    assert set(card.data_versions) >= set(FEATURE_KEYS) | {"orders", "order_products__train"}
+    assert set(card.metrics) >= {"validation_auc", "validation_logloss", "best_iteration"}
+    evaluation = score["evaluation"]
+    validation_orders = {r["order_id"] for r in delta(lake, "ml", "ml_candidates").to_pyarrow_table().to_pylist()
+                         if r["ml_set"] == "validation"}
+    assert evaluation["orders"] == len(validation_orders)
+    for key in ("f1_threshold", "f1_expected_f1", "f1_oracle", "f1_last_order_reorders", "roc_auc"):
+        assert 0 < evaluation[key] <= 1, key
+    assert evaluation["threshold"] == 0.21
+    stored = json.loads(Path(uri_to_path(score["evaluation_uri"])).read_text())
+    assert stored == {"model_version": card.model_version, **evaluation}
+
+    assert main(["--lake-root", str(Path(uri_to_path(lake.locations.zone_uri("raw"))).parent),
+                 "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    [scored] = [stage for stage in status["stages"] if stage["stage"] == "score"]
+    assert scored["details"]["evaluation"] == evaluation
+    assert scored["details"]["model_version"] == card.model_version
+
+
+def test_scoring_the_same_model_version_again_writes_the_same_files(pipeline):
+    lake, _ = pipeline
+    card = load_model_card(next(stage for stage in load_latest_run(lake).stages
+                                if stage.stage == "train").details["model_card_uri"])
+
+    def score_files() -> dict[str, bytes]:
+        folder = Path(uri_to_path(lake.locations.ml_scores_uri)) / f"model_version={card.model_version}"
+        return {path.relative_to(folder).as_posix(): path.read_bytes() for path in folder.rglob("*.csv")}
+
+    before = score_files()
+    again = score_model_version(local_stage_settings(lake), LocalJobs(), card)
+
+    assert set(again.set_uris) == {"inference", "validation"}
+    assert score_files() == before
+    assert {name.split("/")[0] for name in before} == {"inference", "validation"}
+
+
+def test_a_run_from_the_train_stage_adds_a_second_model_version(pipeline):
+    lake, source = pipeline
+    root = str(Path(uri_to_path(lake.locations.zone_uri("raw"))).parent)
+    first = next(s for s in load_latest_run(lake).stages if s.stage == "train").details["model_version"]
+
+    assert main(["--lake-root", root, "run", "--source", str(source), "--from", "curated_to_ml"]) == 0
+
+    record = load_latest_run(lake)
+    assert [stage.stage for stage in record.stages] == ["curated_to_ml", "train", "score"]
+    second = record.stages[1].details["model_version"]
+    scores = delta(lake, "curated", "reorder_scores").to_pyarrow_table().to_pylist()
+    assert second != first
+    assert {r["model_version"] for r in scores} == {first, second}
+    assert (sum(r["model_version"] == first for r in scores) == sum(r["model_version"] == second for r in scores)
+            == record.stages[2].tables["reorder_scores"]["rows_written"])
+
+
+def test_a_run_whose_first_stage_comes_after_its_last_is_refused(pipeline, capsys):
+    lake, source = pipeline
+    root = str(Path(uri_to_path(lake.locations.zone_uri("raw"))).parent)
+
+    assert main(["--lake-root", root, "run", "--source", str(source), "--from", "score", "--until", "train"]) == 1
+
+    assert "--from score comes after --until train" in capsys.readouterr().err

@@ -17,6 +17,7 @@ from instacart_lake.metrics import (
     optimal_set,
     order_f1,
 )
+from instacart_lake.metrics.f1 import f1_from_counts, optimal_predictions_for_runs, run_bounds
 
 
 def test_order_f1_with_products():
@@ -129,3 +130,52 @@ def test_unsorted_or_invalid_probabilities_are_refused():
         expected_f1_table([1.5])
     with pytest.raises(ValueError):
         optimal_set(["a"], [0.1, 0.2])
+
+
+def test_run_bounds_of_sorted_keys():
+    starts, sizes = run_bounds(np.array([4, 4, 4, 7, 9, 9]))
+    assert starts.tolist() == [0, 3, 4]
+    assert sizes.tolist() == [3, 1, 2]
+    empty_starts, empty_sizes = run_bounds(np.array([], dtype=np.int32))
+    assert (len(empty_starts), len(empty_sizes)) == (0, 0)
+
+
+def test_runs_give_the_same_predictions_as_single_orders():
+    rng = np.random.default_rng(11)
+    sizes = np.array([1, 2, 16, 17, 40, 1, 70, 5, 300, 3, 1, 33])
+    orders = [np.sort(rng.random(size) ** rng.uniform(1, 6))[::-1] for size in sizes]
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    counts, with_none, expected = optimal_predictions_for_runs(np.concatenate(orders), starts, sizes)
+    for order, p in enumerate(orders):
+        single = optimal_prediction(p)
+        assert (counts[order], with_none[order]) == (single.count, single.include_none)
+        assert expected[order] == pytest.approx(single.expected_f1, rel=1e-9)
+
+
+def test_runs_of_invalid_layout_or_probabilities_are_refused():
+    p = np.array([0.9, 0.2, 0.5])
+    with pytest.raises(ValueError, match="at least one probability"):
+        optimal_predictions_for_runs(p, np.array([0, 2, 3]), np.array([2, 1, 0]))
+    with pytest.raises(ValueError, match="at least one probability"):
+        optimal_predictions_for_runs(p, np.array([0, 2]), np.array([2, 2]))
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        optimal_predictions_for_runs(np.array([0.5, np.nan]), np.array([0]), np.array([2]))
+    with pytest.raises(ValueError, match="sorted in decreasing order"):
+        optimal_predictions_for_runs(p, np.array([0, 1]), np.array([1, 2]))
+
+
+def test_f1_from_counts_matches_order_f1():
+    rng = np.random.default_rng(2)
+    cases = []
+    for _ in range(300):
+        truth = set(rng.choice(8, size=rng.integers(0, 4), replace=False).tolist())
+        guess = set(rng.choice(8, size=rng.integers(0, 4), replace=False).tolist())
+        cases.append((guess | ({NONE} if rng.random() < 0.4 else set()), truth))
+    scores = f1_from_counts(
+        np.array([len((guess - {NONE}) & truth) for guess, truth in cases]),
+        np.array([len(guess - {NONE}) for guess, _ in cases]),
+        np.array([NONE in guess for guess, _ in cases]),
+        np.array([len(truth) for _, truth in cases]),
+    )
+    assert scores.tolist() == pytest.approx([order_f1(guess, truth) for guess, truth in cases])
+    assert f1_from_counts(np.array([0]), np.array([0]), np.array([False]), np.array([0])).tolist() == [0.0]

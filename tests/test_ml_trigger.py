@@ -3,6 +3,7 @@ the model card it records."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import tarfile
@@ -13,8 +14,14 @@ from moto import mock_aws
 
 from instacart_lake.ml.errors import MLStageError
 from instacart_lake.ml.images import xgboost_image_uri
+from instacart_lake.ml.job_requests import scored_set_uri
 from instacart_lake.ml.model_card import load_model_card
-from instacart_lake.ml.trigger import handler, model_version_for_run, parse_glue_job_state_change
+from instacart_lake.ml.trigger import (
+    handler,
+    model_version_for_run,
+    parse_glue_job_state_change,
+    settings_from_environment,
+)
 
 REGION = "eu-west-1"
 BUCKET = "instacart-ml"
@@ -40,7 +47,8 @@ def aws(monkeypatch):
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
         "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
         "CURATED_TO_ML_JOB_NAME": "instacart-curated-to-ml",
-        "ML_ZONE_URI": f"s3://{BUCKET}",
+        "PUBLISH_JOB_NAME": "instacart-publish-predictions",
+        "LAKE_ML_URI": f"s3://{BUCKET}",
         "ML_CODE_URI": f"s3://{BUCKET}/code/ml",
         "SAGEMAKER_ROLE_ARN": ROLE_ARN,
         "ML_HYPERPARAMETERS": json.dumps({"max_depth": 5, "eta": 0.05}),
@@ -52,6 +60,9 @@ def aws(monkeypatch):
     with mock_aws():
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        boto3.client("glue", region_name=REGION).create_job(
+            Name="instacart-publish-predictions", Role=ROLE_ARN,
+            Command={"Name": "glueetl", "ScriptLocation": f"s3://{BUCKET}/code/publish_predictions.py"})
         yield boto3.client("sagemaker", region_name=REGION), s3
 
 
@@ -93,8 +104,8 @@ def test_success_of_curated_to_ml_trains_records_the_card_and_scores(aws):
     assert training["RoleArn"] == ROLE_ARN
     assert [(channel["ChannelName"], channel["ContentType"], channel["DataSource"]["S3DataSource"]["S3Uri"])
             for channel in training["InputDataConfig"]] == [
-        ("train", "text/csv", f"s3://{BUCKET}/sets/train"),
-        ("validation", "text/csv", f"s3://{BUCKET}/sets/validation"),
+        ("train", "text/csv", f"s3://{BUCKET}/sets/train/"),
+        ("validation", "text/csv", f"s3://{BUCKET}/sets/validation/"),
     ]
     assert training["OutputDataConfig"]["S3OutputPath"] == f"s3://{BUCKET}/models"
     assert training["ResourceConfig"] == {"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30}
@@ -122,30 +133,39 @@ def test_success_of_curated_to_ml_trains_records_the_card_and_scores(aws):
             for item in processing["ProcessingInputs"]] == [
         ("code", f"s3://{BUCKET}/code/ml/", "/opt/ml/processing/input/code"),
         ("model", model_uri, "/opt/ml/processing/model"),
-        ("inference", f"s3://{BUCKET}/sets/inference", "/opt/ml/processing/input/data"),
+        ("inference", f"s3://{BUCKET}/sets/inference/", "/opt/ml/processing/input/data/inference"),
+        ("validation", f"s3://{BUCKET}/sets/validation_ids/", "/opt/ml/processing/input/data/validation"),
     ]
     [output] = processing["ProcessingOutputConfig"]["Outputs"]
-    assert output["S3Output"] == {"S3Uri": f"s3://{BUCKET}/scores/model_version={version}",
+    assert output["S3Output"] == {"S3Uri": f"s3://{BUCKET}/scores/model_version={version}/",
                                   "LocalPath": "/opt/ml/processing/output", "S3UploadMode": "EndOfJob"}
     processing_tags = sagemaker.list_tags(ResourceArn=processing["ProcessingJobArn"])["Tags"]
     assert {"Key": "model_version", "Value": version} in processing_tags
 
+    [publish_run] = boto3.client("glue", region_name=REGION).get_job_runs(
+        JobName="instacart-publish-predictions")["JobRuns"]
+    assert publish_run["Arguments"] == {
+        "--lake_profile": "aws", "--model_version": version,
+        "--scores_uri": f"s3://{BUCKET}/scores/model_version={version}/inference"}
+
     card = load_model_card(f"s3://{BUCKET}/{output_key}/model_card.json", s3)
     assert summary == {
         "status": "completed",
+        "publish_job_run_id": publish_run["Id"],
         "model_version": version,
         "model_card_uri": f"s3://{BUCKET}/{output_key}/model_card.json",
         "training_job_name": f"{version}-train",
         "scoring_job_name": processing["ProcessingJobName"],
-        "scores_uri": f"s3://{BUCKET}/scores/model_version={version}",
+        "score_uris": {"inference": f"s3://{BUCKET}/scores/model_version={version}/inference",
+                       "validation": f"s3://{BUCKET}/scores/model_version={version}/validation"},
         "validation_auc": 0.83,
     }
     assert (card.model_version, card.model_artifact_uri, card.image_uri) == (version, model_uri, image)
     assert card.metrics == METRICS
     assert card.hyperparameters == EFFECTIVE_HYPERPARAMETERS
     assert card.data_versions == {"curated_to_ml_job_run_id": "jr_0123abcd"}
-    assert card.training_channels == {"train": f"s3://{BUCKET}/sets/train",
-                                      "validation": f"s3://{BUCKET}/sets/validation"}
+    assert card.training_channels == {"train": f"s3://{BUCKET}/sets/train/",
+                                      "validation": f"s3://{BUCKET}/sets/validation/"}
 
 
 @pytest.mark.parametrize("job_name, state", [
@@ -174,6 +194,48 @@ def test_missing_training_output_fails_clearly(aws):
 def test_an_event_that_is_not_a_glue_job_state_change_is_refused(aws):
     with pytest.raises(MLStageError, match="not a 'Glue Job State Change' event"):
         handler({"detail-type": "Object Created", "detail": {}}, None)
+
+
+def test_settings_take_the_ml_zone_of_the_aws_profile_with_lake_overrides():
+    environ = {"LAKE_ML_URI": "s3://other-ml/lake/", "ML_CODE_URI": "s3://other-code/ml/",
+               "AWS_REGION": REGION, "SAGEMAKER_ROLE_ARN": ROLE_ARN, "ML_ID_COLUMNS": "order_id, product_id"}
+
+    settings = settings_from_environment(environ)
+
+    assert (settings.train_uri, settings.validation_uri, settings.models_uri, settings.scores_uri) == (
+        "s3://other-ml/lake/sets/train", "s3://other-ml/lake/sets/validation",
+        "s3://other-ml/lake/models", "s3://other-ml/lake/scores")
+    assert settings.scored_sets == {"inference": "s3://other-ml/lake/sets/inference",
+                                    "validation": "s3://other-ml/lake/sets/validation_ids"}
+    assert (settings.training_source_uri, settings.scoring_code_uri) == (
+        "s3://other-code/ml/sourcedir.tar.gz", "s3://other-code/ml/")
+    assert (settings.region, settings.role_arn, settings.id_columns) == (REGION, ROLE_ARN, ("order_id", "product_id"))
+    assert scored_set_uri(settings, "reorder-v1", "validation") == (
+        "s3://other-ml/lake/scores/model_version=reorder-v1/validation")
+    with pytest.raises(MLStageError, match="no scored set 'validation_ids'; the scored sets are inference, validation"):
+        scored_set_uri(settings, "reorder-v1", "validation_ids")
+
+
+def test_without_lake_ml_uri_the_aws_profile_ml_zone_is_used():
+    settings = settings_from_environment({"ML_CODE_URI": "s3://code/ml", "AWS_REGION": REGION,
+                                          "SAGEMAKER_ROLE_ARN": ROLE_ARN})
+
+    assert settings.train_uri == "s3://instacart-lake-ml/sets/train"
+    assert settings.scored_sets["validation"] == "s3://instacart-lake-ml/sets/validation_ids"
+
+
+@pytest.mark.parametrize("scored_sets, problem", [
+    ({}, "scored_sets names no set to score"),
+    ({"model": "s3://b/sets/x"},
+     "scored set name 'model' must be 1 to 63 letters, digits, _ or - and not code or model$"),
+    ({"in/ference": "s3://b/sets/x"}, "scored set name 'in/ference' must be"),
+])
+def test_scored_set_names_must_be_usable_as_input_names_and_folders(scored_sets, problem):
+    environ = {"ML_CODE_URI": "s3://code/ml", "AWS_REGION": REGION, "SAGEMAKER_ROLE_ARN": ROLE_ARN}
+    settings = settings_from_environment(environ)
+
+    with pytest.raises(MLStageError, match=f"^{problem}"):
+        dataclasses.replace(settings, scored_sets=scored_sets)
 
 
 def test_image_uri_for_a_region_without_a_known_account_fails_clearly():

@@ -15,12 +15,14 @@ HELP = "run the pipeline: " + ", ".join(STAGES)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", metavar="DIR", default=None,
                         help="folder with the six Instacart CSV files (default: a generated small dataset)")
+    parser.add_argument("--from", dest="start", metavar="STAGE", choices=list(STAGES), default=None,
+                        help="start at this stage, on the tables the lake already has")
     parser.add_argument("--until", metavar="STAGE", choices=list(STAGES), default=None,
                         help="stop after this stage: " + ", ".join(STAGES))
 
 
 def run(args: argparse.Namespace, lake: Lake) -> int:
     console = new_console()
-    record = run_pipeline(lake, args.source, args.until, console)
+    record = run_pipeline(lake, args.source, args.until, console, start=args.start)
     print_run_summary(record, console)
     return 0

@@ -1,5 +1,5 @@
-"""The oracle: the mean F1 reached by predicting, for every train order, the expected-F1-optimal
-set from the true probabilities of ground_truth.csv, scored against the true set (in_order).
+"""The oracle: the mean F1 reached by predicting, for every order, the expected-F1-optimal set
+from the true probabilities of ground_truth.csv, scored against the true set (in_order).
 No model trained on the six files can expect to do better."""
 
 from __future__ import annotations
@@ -9,12 +9,11 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pandas as pd
 
-from instacart_lake.metrics.f1 import NONE, optimal_predictions, order_f1
+from instacart_lake.metrics.f1 import f1_from_counts, optimal_predictions_for_runs, run_bounds
 
-_WIDTH_STEP = 16
-_CELLS_PER_BATCH = 1_000_000
-"""Orders are scored in batches of equal padded width, about this many numbers each."""
+TRUTH_COLUMNS = ("order_id", "product_id", "probability", "in_order")
 
 
 @dataclass(frozen=True)
@@ -38,38 +37,33 @@ def oracle_score(ground_truth_csv: Path, eval_set: str = "train") -> OracleScore
             "WHERE eval_set = ? ORDER BY order_id, probability DESC, product_id",
             [str(ground_truth_csv), eval_set],
         ).fetchnumpy()
-    order_id, product_id = columns["order_id"], columns["product_id"]
-    probability, in_order = columns["probability"], columns["in_order"]
-    if len(order_id) == 0:
+    if len(columns["order_id"]) == 0:
         raise ValueError(f"{ground_truth_csv}: no {eval_set} orders")
-    starts = np.flatnonzero(np.r_[True, order_id[1:] != order_id[:-1]])
-    sizes = np.diff(np.r_[starts, len(order_id)])
-    counts, with_none, expected = _optimal_predictions_by_width(probability, starts, sizes)
-    scores = [
-        order_f1(set(product_id[start:start + count].tolist()) | ({NONE} if none else set()),
-                 set(product_id[start:start + size][in_order[start:start + size] == 1].tolist()))
-        for start, size, count, none in zip(starts.tolist(), sizes.tolist(), counts.tolist(),
-                                             with_none.tolist())
-    ]
-    return OracleScore(orders=len(starts), mean_f1=float(np.mean(scores)),
-                       mean_expected_f1=float(expected.mean()))
+    return _score_ranked(columns["order_id"], columns["probability"], columns["in_order"])
 
 
-def _optimal_predictions_by_width(probability: np.ndarray, starts: np.ndarray, sizes: np.ndarray):
-    """optimal_predictions for every order (runs of `probability`, each sorted decreasing),
-    computed in batches of orders padded to the same width."""
-    counts = np.empty(len(starts), dtype=np.int64)
-    with_none = np.empty(len(starts), dtype=bool)
-    expected = np.empty(len(starts))
-    widths = -(-sizes // _WIDTH_STEP) * _WIDTH_STEP
-    for width in np.unique(widths):
-        orders = np.flatnonzero(widths == width)
-        batch = max(1, _CELLS_PER_BATCH // (int(width) * (int(width) + _WIDTH_STEP)))
-        for chunk in np.array_split(orders, -(-len(orders) // batch)):
-            padded = np.zeros((len(chunk), int(width)))
-            row = np.repeat(np.arange(len(chunk)), sizes[chunk])
-            column = np.arange(len(row)) - np.repeat(np.cumsum(sizes[chunk]) - sizes[chunk],
-                                                     sizes[chunk])
-            padded[row, column] = probability[np.repeat(starts[chunk], sizes[chunk]) + column]
-            counts[chunk], with_none[chunk], expected[chunk] = optimal_predictions(padded)
-    return counts, with_none, expected
+def score_oracle(truth: pd.DataFrame) -> OracleScore:
+    """Score the optimal predictions over the orders of `truth`: ground-truth rows with the
+    columns order_id, product_id, probability and in_order (0/1), in any row order."""
+    missing = [column for column in TRUTH_COLUMNS if column not in truth.columns]
+    if missing:
+        raise ValueError(f"ground truth lacks the columns {missing}")
+    if truth.empty:
+        raise ValueError("ground truth has no rows")
+    order_id = truth["order_id"].to_numpy()
+    probability = truth["probability"].to_numpy(dtype=np.float64)
+    ranked = np.lexsort((truth["product_id"].to_numpy(), -probability, order_id))
+    return _score_ranked(order_id[ranked], probability[ranked], truth["in_order"].to_numpy()[ranked])
+
+
+def _score_ranked(order_id: np.ndarray, probability: np.ndarray, in_order: np.ndarray) -> OracleScore:
+    """The oracle's score of rows sorted by order_id, probability (decreasing), product_id."""
+    starts, sizes = run_bounds(order_id)
+    counts, with_none, expected = optimal_predictions_for_runs(probability, starts, sizes)
+    order_index = np.repeat(np.arange(len(starts)), sizes)
+    position = np.arange(len(order_id)) - starts[order_index]
+    is_true = in_order == 1
+    hits = np.bincount(order_index, weights=is_true & (position < counts[order_index]), minlength=len(starts))
+    true_products = np.bincount(order_index, weights=is_true, minlength=len(starts))
+    scores = f1_from_counts(hits, counts, with_none, true_products)
+    return OracleScore(orders=len(starts), mean_f1=float(scores.mean()), mean_expected_f1=float(expected.mean()))

@@ -4,7 +4,9 @@ Candidates (every product of a user's prior orders, for users whose last order i
 or test) with all features and, for train users, the label. Train users are split into
 training and validation by user; test users' candidates are the inference set. The sets
 are written twice: as CSV channels in the layout SageMaker's XGBoost container reads
-(label first, no header; inference rows keyed by order_id and product_id), and as one
+(label first, no header, for train and validation; order_id and product_id first for the
+sets that are scored: inference, and validation_ids, the validation rows keyed for the
+model's evaluation), and as one
 Delta table, `ml_candidates`, for analysts and as the versioned record of what a model was
 trained on.
 """
@@ -67,13 +69,17 @@ def run_curated_to_ml(spark: SparkSession, lake: Lake, run_id: str) -> dict[str,
 
 
 def _write_channels(sets: dict[str, DataFrame], lake: Lake) -> dict[str, int]:
-    """Each set as CSV files in its channel folder (replaced); returns the rows per set."""
-    counts = {}
-    for name, frame in sets.items():
-        layout = select_inference_layout(frame) if name == "inference" else select_training_layout(frame)
+    """Each set as CSV files in its channel folder (replaced); returns the rows per set.
+    The validation set is written twice: labelled for training, keyed for scoring."""
+    layouts = {
+        "train": select_training_layout(sets["train"]),
+        "validation": select_training_layout(sets["validation"]),
+        "inference": select_inference_layout(sets["inference"]),
+        "validation_ids": select_inference_layout(sets["validation"]),
+    }
+    for name, layout in layouts.items():
         layout.write.mode("overwrite").csv(lake.locations.ml_set_uri(name), header=False, nullValue="")
-        counts[name] = frame.count()
-    return counts
+    return {name: frame.count() for name, frame in sets.items()}
 
 
 def _with_set_names(sets: dict[str, DataFrame]) -> DataFrame:

@@ -6,21 +6,21 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from pyspark.sql import SparkSession
-
 from instacart_lake.context import Lake
 from instacart_lake.job_args import resolve_options
 from instacart_lake.runtime import get_runtime
 
-JobFunction = Callable[[SparkSession, Lake, str], Any]
+JobFunction = Callable[..., Any]
+STANDARD_ARGUMENTS = ("JOB_NAME", "lake_profile")
 
 
 def run_glue_job(argv: list[str], arguments: list[str], job: JobFunction) -> Any:
-    """Run `job(spark, lake, run_id)` with Glue's arguments; `arguments` must name
-    JOB_NAME and lake_profile."""
+    """Run `job(spark, lake, run_id, **job_arguments)` with Glue's arguments; `arguments` must
+    name JOB_NAME and lake_profile, and the job takes the others as keywords."""
     args = resolve_options(argv, arguments)
     lake = Lake.from_environment(profile=args["lake_profile"])
     runtime = get_runtime(args["JOB_NAME"], args, lake.config)
-    result = job(runtime.spark, lake, args["JOB_RUN_ID"])
+    job_arguments = {name: args[name] for name in arguments if name not in STANDARD_ARGUMENTS}
+    result = job(runtime.spark, lake, args["JOB_RUN_ID"], **job_arguments)
     runtime.commit()
     return result

@@ -28,6 +28,9 @@ import numpy as np
 NONE = "None"
 """The token predicted (and true) for an order without reordered products."""
 
+_CELLS_PER_BATCH = 1_000_000
+"""optimal_predictions_for_runs solves orders in batches of about this many numbers."""
+
 
 def order_f1(predicted: Collection[Hashable], actual: Collection[Hashable]) -> float:
     """F1 of one order. An empty `actual` means the truth is {None}; an empty prediction scores 0."""
@@ -100,6 +103,62 @@ def optimal_predictions(probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarr
     flat = table.reshape(len(table), -1).argmax(axis=1)
     with_none, counts = np.divmod(flat, table.shape[2])
     return counts, with_none.astype(bool), table.reshape(len(table), -1)[np.arange(len(table)), flat]
+
+
+def run_bounds(sorted_keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each run of equal consecutive keys starts, and its length."""
+    keys = np.asarray(sorted_keys)
+    if len(keys) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    return starts, np.diff(np.r_[starts, len(keys)])
+
+
+def optimal_predictions_for_runs(probability: np.ndarray, starts: np.ndarray,
+                                 sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`optimal_predictions` of many orders laid out as runs of one flat array: order i is
+    probability[starts[i]:starts[i] + sizes[i]], sorted in decreasing order, of size >= 1.
+
+    Orders are solved in batches of equal padded width, of about _CELLS_PER_BATCH numbers
+    each, so long orders cost O(n^2) without padding every order to the longest. An order is
+    padded to one less than its quadrature node count (the most the same nodes can solve).
+    Returns (counts, with_none, expected_f1), one entry per order."""
+    p = np.asarray(probability, dtype=np.float64)
+    starts = np.asarray(starts, dtype=np.int64)
+    sizes = np.asarray(sizes, dtype=np.int64)
+    if starts.shape != sizes.shape or starts.ndim != 1:
+        raise ValueError("starts and sizes must be 1-d arrays of the same length")
+    if np.any(sizes < 1) or np.any(starts < 0) or np.any(starts + sizes > len(p)):
+        raise ValueError("every run must hold at least one probability and lie within the array")
+    if not np.all((p >= 0) & (p <= 1)):
+        raise ValueError("probabilities must be values in [0, 1]")
+    counts = np.empty(len(starts), dtype=np.int64)
+    with_none = np.empty(len(starts), dtype=bool)
+    expected = np.empty(len(starts))
+    unique_sizes, size_index = np.unique(sizes, return_inverse=True)
+    widths = np.array([_node_count(size) - 1 for size in unique_sizes.tolist()], dtype=np.int64)[size_index]
+    for width in np.unique(widths).tolist():
+        orders = np.flatnonzero(widths == width)
+        batch = max(1, _CELLS_PER_BATCH // (width * (width + 1)))
+        for chunk in np.array_split(orders, -(-len(orders) // batch)):
+            chunk_sizes = sizes[chunk]
+            row = np.repeat(np.arange(len(chunk)), chunk_sizes)
+            column = np.arange(len(row)) - np.repeat(np.cumsum(chunk_sizes) - chunk_sizes, chunk_sizes)
+            padded = np.zeros((len(chunk), width))
+            padded[row, column] = p[np.repeat(starts[chunk], chunk_sizes) + column]
+            counts[chunk], with_none[chunk], expected[chunk] = optimal_predictions(padded)
+    return counts, with_none, expected
+
+
+def f1_from_counts(product_hits: np.ndarray, predicted_products: np.ndarray, predicts_none: np.ndarray,
+                   true_products: np.ndarray) -> np.ndarray:
+    """`order_f1` of many orders from counts: how many predicted products are true, how many
+    products are predicted, whether `None` is predicted, and how many products are true (0:
+    the truth is {None})."""
+    hits = np.asarray(product_hits) + (np.asarray(predicts_none, dtype=bool) & (np.asarray(true_products) == 0))
+    sizes = (np.asarray(predicted_products) + np.asarray(predicts_none, dtype=np.int64)
+             + np.maximum(np.asarray(true_products), 1))
+    return np.where(hits > 0, 2 * hits / sizes, 0.0)
 
 
 def optimal_set(products: Sequence[Hashable], probabilities: Sequence[float] | np.ndarray) -> set:

@@ -2,18 +2,22 @@
 per model version, built as plain dictionaries (boto3's request shapes). The trigger sends
 them to SageMaker; the local runner runs the same dictionaries in a subprocess.
 
-Layout in the ml zone (`ml_zone_settings`):
+Layout in the ml zone (`ml_zone_settings`, every URI from instacart_lake.locations):
 - sets/train/, sets/validation/: CSV, no header, label then features (training channels);
-- sets/inference/: CSV, no header, the id columns then the same features;
+- sets/inference/, sets/validation_ids/: the scored sets, CSV, no header, the id columns
+  (order_id, product_id) then the same features;
 - models/<model version>-train/output/: model.tar.gz (xgboost-model), output.tar.gz
   (metrics.json, hyperparameters.json) and model_card.json, as SageMaker names them;
-- scores/model_version=<model version>/: the scoring job's CSV files.
+- scores/model_version=<model version>/<set name>/: the scoring job's CSV files for each
+  scored set (`scored_set_uri`), e.g. .../inference/ and .../validation/.
 
 Training is script mode on the XGBoost framework image: `sagemaker_program` names the
 entry point inside `sagemaker_submit_directory` (a sourcedir.tar.gz on S3, or a folder for
 the local runner), and every hyperparameter value is a JSON-encoded string, as the
-SageMaker Python SDK sends them. Scoring is a processing job on the same image that runs
-`python3 score.py` from the code input.
+SageMaker Python SDK sends them. Scoring is one processing job on the same image that runs
+`python3 score.py` from the code input over every scored set: each set is mounted at
+/opt/ml/processing/input/data/<set name>, score.py keeps the relative paths, and the one
+output folder is uploaded to scores/model_version=<model version>/.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from instacart_lake.locations import Locations
 from instacart_lake.ml.errors import MLStageError
 from instacart_lake.ml.images import xgboost_image_uri
 from instacart_lake.versions import platform_version
@@ -40,6 +45,7 @@ PROCESSING_MODEL_DIR = "/opt/ml/processing/model"
 PROCESSING_CODE_DIR = "/opt/ml/processing/input/code"
 PROCESSING_INPUT_DIR = "/opt/ml/processing/input/data"
 PROCESSING_OUTPUT_DIR = "/opt/ml/processing/output"
+RESERVED_INPUT_NAMES = ("code", "model")
 
 METRIC_DEFINITIONS = (
     {"Name": "validation:auc", "Regex": r"validation_auc=([0-9.eE+-]+)"},
@@ -55,14 +61,15 @@ class MLStageSettings:
     `hyperparameters` are overrides only: the training script's defaults apply to the
     others, and the effective values come back in the training output.
     `training_source_uri` is the `sagemaker_submit_directory` (holding train.py);
-    `scoring_code_uri` the folder holding score.py.
+    `scoring_code_uri` the folder holding score.py. `scored_sets` maps each set the scoring
+    job scores (a name, used as its input name and folder) to its CSV folder.
     """
 
     region: str
     role_arn: str
     train_uri: str
     validation_uri: str
-    inference_uri: str
+    scored_sets: Mapping[str, str]
     models_uri: str
     scores_uri: str
     training_source_uri: str
@@ -77,22 +84,32 @@ class MLStageSettings:
     max_scoring_seconds: int = 3600
     tags: Mapping[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if not self.scored_sets:
+            raise MLStageError("scored_sets names no set to score")
+        for name in self.scored_sets:
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,63}", name) or name in RESERVED_INPUT_NAMES:
+                raise MLStageError(f"scored set name {name!r} must be 1 to 63 letters, digits, _ or - "
+                                   f"and not {' or '.join(RESERVED_INPUT_NAMES)}")
+
     @property
     def image_uri(self) -> str:
         return xgboost_image_uri(self.region, self.xgboost_version)
 
 
-def ml_zone_settings(ml_zone_uri: str, **settings: Any) -> MLStageSettings:
+def ml_zone_settings(locations: Locations, **settings: Any) -> MLStageSettings:
     """Settings with the ml zone's standard layout (see the module docstring); the other
     fields (region, role_arn, training_source_uri, scoring_code_uri, ...) as keywords, which
     may also replace a location of the layout."""
-    zone = ml_zone_uri.rstrip("/")
     layout = {
-        "train_uri": f"{zone}/sets/train",
-        "validation_uri": f"{zone}/sets/validation",
-        "inference_uri": f"{zone}/sets/inference",
-        "models_uri": f"{zone}/models",
-        "scores_uri": f"{zone}/scores",
+        "train_uri": locations.ml_set_uri("train"),
+        "validation_uri": locations.ml_set_uri("validation"),
+        "scored_sets": {
+            "inference": locations.ml_set_uri("inference"),
+            "validation": locations.ml_set_uri("validation_ids"),
+        },
+        "models_uri": locations.ml_models_uri,
+        "scores_uri": locations.ml_scores_uri,
     }
     return MLStageSettings(**{**layout, **settings})
 
@@ -118,12 +135,26 @@ def scoring_job_name(model_version: str) -> str:
 
 
 def scores_uri(settings: MLStageSettings, model_version: str) -> str:
+    """The scoring job's output folder for a model version: one subfolder per scored set."""
     return f"{settings.scores_uri.rstrip('/')}/model_version={model_version}"
+
+
+def scored_set_uri(settings: MLStageSettings, model_version: str, set_name: str) -> str:
+    """The folder of the scores of one scored set by a model version."""
+    if set_name not in settings.scored_sets:
+        raise MLStageError(f"no scored set {set_name!r}; the scored sets are {', '.join(settings.scored_sets)}")
+    return f"{scores_uri(settings, model_version)}/{set_name}"
 
 
 def encode_hyperparameters(values: Mapping[str, Any]) -> dict[str, str]:
     """Hyperparameters as SageMaker takes them: every value a JSON-encoded string."""
     return {name: json.dumps(value) for name, value in values.items()}
+
+
+def folder_prefix(uri: str) -> str:
+    """A folder's URI as an S3Prefix that matches its objects alone: sets/validation/ and not
+    also sets/validation_ids/..., which the bare prefix sets/validation would."""
+    return f"{uri.rstrip('/')}/"
 
 
 def _tags(settings: MLStageSettings, model_version: str) -> list[dict[str, str]]:
@@ -165,8 +196,8 @@ def build_training_request(settings: MLStageSettings, model_version: str) -> dic
         "HyperParameters": encode_hyperparameters({**settings.hyperparameters, **script_mode}),
         "RoleArn": settings.role_arn,
         "InputDataConfig": [
-            _channel("train", settings.train_uri),
-            _channel("validation", settings.validation_uri),
+            _channel("train", folder_prefix(settings.train_uri)),
+            _channel("validation", folder_prefix(settings.validation_uri)),
         ],
         "OutputDataConfig": {"S3OutputPath": settings.models_uri},
         "ResourceConfig": {
@@ -198,8 +229,9 @@ def build_scoring_request(
     model_artifact_uri: str,
     job_name: str,
 ) -> dict[str, Any]:
-    """The CreateProcessingJob request that scores the inference set with the model at
-    `model_artifact_uri` (a model.tar.gz) into scores_uri(settings, model_version)."""
+    """The CreateProcessingJob request that scores every scored set with the model at
+    `model_artifact_uri` (a model.tar.gz): the set <name> is mounted at
+    PROCESSING_INPUT_DIR/<name> and its scores land in scored_set_uri(settings, model_version, name)."""
     return {
         "ProcessingJobName": job_name,
         "ProcessingResources": {"ClusterConfig": {
@@ -221,12 +253,13 @@ def build_scoring_request(
         "ProcessingInputs": [
             _processing_input("code", settings.scoring_code_uri, PROCESSING_CODE_DIR),
             _processing_input("model", model_artifact_uri, PROCESSING_MODEL_DIR),
-            _processing_input("inference", settings.inference_uri, PROCESSING_INPUT_DIR),
+            *(_processing_input(name, folder_prefix(uri), f"{PROCESSING_INPUT_DIR}/{name}")
+              for name, uri in settings.scored_sets.items()),
         ],
         "ProcessingOutputConfig": {"Outputs": [{
             "OutputName": "scores",
             "S3Output": {
-                "S3Uri": scores_uri(settings, model_version),
+                "S3Uri": folder_prefix(scores_uri(settings, model_version)),
                 "LocalPath": PROCESSING_OUTPUT_DIR,
                 "S3UploadMode": "EndOfJob",
             },

@@ -6,11 +6,14 @@ A CreateTrainingJob request becomes a subprocess running its `sagemaker_program`
 SageMaker training toolkit sets (SM_MODEL_DIR, SM_CHANNEL_<NAME>, SM_HPS, SM_HP_<NAME>,
 SM_HOSTS, ...) and the hyperparameters as command-line flags; the model folder is then
 packed into <S3OutputPath>/<job>/output/model.tar.gz and the output data folder into
-output.tar.gz beside it. A CreateProcessingJob request runs its python entry point with
-each container path (an input's or output's LocalPath) replaced by a local folder, and
-the outputs are copied to their S3Uri when the script succeeds.
+output.tar.gz beside it. A CreateProcessingJob request gets a container tree in its
+scratch folder: each input's files are placed at its LocalPath (hard links, or copies
+across file systems), each output's LocalPath is an empty folder, the python entry point
+runs with every argument under /opt/ml/ pointing into the tree (so an argument may name
+the parent of several inputs), and the outputs are copied to their S3Uri when the script
+succeeds. Scripts must not write to their inputs: a hard link shares the lake's file.
 
-Every URI in the requests is local (file:// or a plain path). A channel or input that is
+Every URI in the requests is local (file:// or a plain path). A training channel that is
 a folder is read in place; one that is a file is copied into a scratch folder, as
 SageMaker downloads an S3 prefix that matches one object.
 """
@@ -26,8 +29,9 @@ import sys
 import tarfile
 import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Mapping
+from itertools import combinations
+from pathlib import Path, PurePosixPath
+from typing import Any, Iterable, Mapping
 
 from instacart_lake.context import Lake
 from instacart_lake.locations import is_local, uri_to_path
@@ -49,6 +53,7 @@ LOCAL_ROLE_ARN = "arn:aws:iam::000000000000:role/local-ml-stage"
 STDERR_TAIL_LINES = 20
 _PASSED_ENVIRONMENT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
 _PYTHON_ENTRY_POINTS = ("python", "python3")
+CONTAINER_ML_DIR = PurePosixPath("/opt/ml")
 
 
 def local_stage_settings(lake: Lake, **settings: Any) -> MLStageSettings:
@@ -60,7 +65,7 @@ def local_stage_settings(lake: Lake, **settings: Any) -> MLStageSettings:
         "training_source_uri": ML_SCRIPTS_DIR.as_uri(),
         "scoring_code_uri": ML_SCRIPTS_DIR.as_uri(),
     }
-    return ml_zone_settings(lake.locations.zone_uri("ml"), **{**defaults, **settings})
+    return ml_zone_settings(lake.locations, **{**defaults, **settings})
 
 
 def decode_hyperparameters(encoded: Mapping[str, str]) -> dict[str, Any]:
@@ -177,10 +182,46 @@ def _stderr_tail(stderr: str) -> str:
     return "\n".join(stderr.rstrip().splitlines()[-STDERR_TAIL_LINES:])
 
 
-def _container_path_to_local(argument: str, mounts: Mapping[str, Path]) -> str:
-    for container_path in sorted(mounts, key=len, reverse=True):
-        if argument == container_path or argument.startswith(container_path.rstrip("/") + "/"):
-            return str(mounts[container_path]) + argument[len(container_path):]
+def _files_of_prefix(uri: str, what: str) -> dict[str, Path]:
+    """The files SageMaker downloads for the S3 prefix `uri`, by their path under the
+    LocalPath: a folder's files with their relative paths, or the one file by its name."""
+    path = _local_path(uri, what)
+    if path.is_dir():
+        return _folder_files(path)
+    if path.is_file():
+        return {path.name: path}
+    raise MLStageError(f"{what} {uri} does not exist")
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
+def _check_container_paths(job_name: str, local_paths: Iterable[str]) -> None:
+    """Every LocalPath lies under /opt/ml/ and no two of them are the same or nested."""
+    paths = [PurePosixPath(path) for path in local_paths]
+    for path in paths:
+        if path == CONTAINER_ML_DIR or not path.is_relative_to(CONTAINER_ML_DIR) or ".." in path.parts:
+            raise MLStageError(f"processing job {job_name}: LocalPath {path} is not a folder "
+                               f"under {CONTAINER_ML_DIR}/")
+    for first, second in combinations(paths, 2):
+        if first.is_relative_to(second) or second.is_relative_to(first):
+            raise MLStageError(f"processing job {job_name}: LocalPaths {first} and {second} overlap")
+
+
+def _in_container_tree(container_path: str, container_root: Path) -> Path:
+    return container_root / PurePosixPath(container_path).relative_to("/")
+
+
+def container_argument(argument: str, container_root: Path) -> str:
+    """An argument naming a container path (under /opt/ml/) as the same path in the job's
+    container tree at `container_root`; any other argument as it is."""
+    if argument.startswith(f"{CONTAINER_ML_DIR}/"):
+        return str(_in_container_tree(argument, container_root))
     return argument
 
 
@@ -259,24 +300,27 @@ class LocalJobs:
         if not entry_point or entry_point[0] not in _PYTHON_ENTRY_POINTS:
             raise MLStageError(f"processing job {job_name}: the local runner runs python entry points only, "
                                f"got {entry_point!r}")
+        inputs = [item["S3Input"] for item in request.get("ProcessingInputs", [])]
+        outputs = [item["S3Output"] for item in request.get("ProcessingOutputConfig", {}).get("Outputs", [])]
+        _check_container_paths(job_name, [item["LocalPath"] for item in inputs + outputs])
         with tempfile.TemporaryDirectory(prefix=f"{job_name}-") as scratch:
             root = Path(scratch)
-            mounts: dict[str, Path] = {}
+            container_root = root / "container"
             for item in request.get("ProcessingInputs", []):
-                s3_input = item["S3Input"]
-                mounts[s3_input["LocalPath"]] = _stage_input(
-                    s3_input["S3Uri"], f"input {item['InputName']}", root / "inputs" / item["InputName"])
-            outputs = []
-            for item in request.get("ProcessingOutputConfig", {}).get("Outputs", []):
-                folder = root / "outputs" / item["OutputName"]
+                mount = _in_container_tree(item["S3Input"]["LocalPath"], container_root)
+                mount.mkdir(parents=True)
+                for name, source in _files_of_prefix(item["S3Input"]["S3Uri"], f"input {item['InputName']}").items():
+                    _link_or_copy(source, mount / name)
+            output_folders = []
+            for s3_output in outputs:
+                folder = _in_container_tree(s3_output["LocalPath"], container_root)
                 folder.mkdir(parents=True)
-                mounts[item["S3Output"]["LocalPath"]] = folder
-                outputs.append((folder, item["S3Output"]["S3Uri"].rstrip("/")))
+                output_folders.append((folder, s3_output["S3Uri"].rstrip("/")))
             arguments = [*entry_point[1:], *app.get("ContainerArguments", [])]
-            command = [self.python, *(_container_path_to_local(argument, mounts) for argument in arguments)]
+            command = [self.python, *(container_argument(argument, container_root) for argument in arguments)]
             self._run(job_name, command, dict(request.get("Environment", {})), cwd=root,
                       timeout=request["StoppingCondition"]["MaxRuntimeInSeconds"])
-            for folder, uri in outputs:
+            for folder, uri in output_folders:
                 for name, path in sorted(_folder_files(folder).items()):
                     write_artifact(f"{uri}/{name}", path.read_bytes())
         LOGGER.info("processing job %s completed", job_name)

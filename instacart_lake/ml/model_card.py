@@ -4,7 +4,8 @@
 (<models>/<model version>-train/output/), and records the model version, the training
 job, the artifacts, the effective hyperparameters and the metrics (both read from the
 job's output.tar.gz), the image, the training channels and the versions of the training
-data that the caller passes in.
+data that the caller passes in. `evaluation.json` beside it holds the model version's
+evaluation on the validation users once its scores are in.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from instacart_lake.ml.errors import MLStageError
 from instacart_lake.ml.job_requests import MODEL_ARCHIVE_NAME, TRAINING_OUTPUT_ARCHIVE_NAME
 
 MODEL_CARD_NAME = "model_card.json"
+EVALUATION_NAME = "evaluation.json"
 METRICS_FILE_NAME = "metrics.json"
 HYPERPARAMETERS_FILE_NAME = "hyperparameters.json"
 
@@ -87,6 +89,14 @@ def record_model_card(card: ModelCard, s3: Any = None) -> str:
     """Write the card beside its model; its URI."""
     uri = model_card_uri(card.model_artifact_uri)
     write_artifact(uri, card.to_json().encode("utf-8"), s3)
+    return uri
+
+
+def record_evaluation(card: ModelCard, evaluation: Mapping[str, Any], s3: Any = None) -> str:
+    """Write the model version's evaluation beside its card; its URI."""
+    uri = _sibling(card.model_artifact_uri, EVALUATION_NAME)
+    document = {"model_version": card.model_version, **evaluation}
+    write_artifact(uri, (json.dumps(document, indent=2, sort_keys=True) + "\n").encode("utf-8"), s3)
     return uri
 
 

@@ -1,4 +1,5 @@
-"""The ML stage: train a new model version, record its card, score the inference set.
+"""The ML stage: train a new model version, record its card, score the scored sets
+(the inference set, and the keyed validation set for the evaluation).
 
 The same function runs on AWS (jobs = SageMakerJobs) and locally (jobs = LocalJobs): both
 take the request dictionaries of instacart_lake.ml.job_requests.
@@ -16,7 +17,7 @@ from instacart_lake.ml.job_requests import (
     build_scoring_request,
     build_training_request,
     new_model_version,
-    scores_uri,
+    scored_set_uri,
     scoring_job_name,
 )
 from instacart_lake.ml.model_card import (
@@ -36,12 +37,21 @@ class JobRunner(Protocol):
 
 
 @dataclass(frozen=True)
+class ScoringResult:
+    """One scoring job: its name and, per scored set, the folder of its scores."""
+
+    job_name: str
+    set_uris: dict[str, str]
+
+
+@dataclass(frozen=True)
 class StageResult:
     model_card: ModelCard
     model_card_uri: str
     training_job_name: str
     scoring_job_name: str
-    scores_uri: str
+    score_uris: dict[str, str]
+    """Per scored set (inference, validation), the folder of its scores."""
 
 
 def train_model_version(
@@ -81,12 +91,13 @@ def train_model_version(
     return card, card_uri
 
 
-def score_model_version(settings: MLStageSettings, jobs: JobRunner, card: ModelCard) -> tuple[str, str]:
-    """Score the inference set with a recorded model version; (job name, scores URI). Scoring
-    the same version again writes the same files in the same place."""
+def score_model_version(settings: MLStageSettings, jobs: JobRunner, card: ModelCard) -> ScoringResult:
+    """Score every scored set with a recorded model version in one processing job. Scoring
+    the same version of the same sets again writes the same files in the same place."""
     job_name = scoring_job_name(card.model_version)
     jobs.run_processing(build_scoring_request(settings, card.model_version, card.model_artifact_uri, job_name))
-    return job_name, scores_uri(settings, card.model_version)
+    return ScoringResult(job_name, {name: scored_set_uri(settings, card.model_version, name)
+                                    for name in settings.scored_sets})
 
 
 def run_ml_stage(
@@ -96,7 +107,7 @@ def run_ml_stage(
     model_version: str | None = None,
     s3: Any = None,
 ) -> StageResult:
-    """Train a new model version, record its card, then score the inference set with it."""
+    """Train a new model version, record its card, then score the scored sets with it."""
     card, card_uri = train_model_version(settings, jobs, data_versions, model_version, s3)
-    job_name, scored_uri = score_model_version(settings, jobs, card)
-    return StageResult(card, card_uri, card.training_job_name, job_name, scored_uri)
+    scoring = score_model_version(settings, jobs, card)
+    return StageResult(card, card_uri, card.training_job_name, scoring.job_name, scoring.set_uris)

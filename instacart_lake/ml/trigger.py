@@ -2,21 +2,27 @@
 `curated_to_ml` Glue job's "Glue Job State Change" events.
 
 On a SUCCEEDED run of that job it trains a model version on SageMaker, records its model
-card and scores the inference set (instacart_lake.ml.stage), waiting for each job. Other
-events (another job, another state) are acknowledged and ignored.
+card and scores the inference and validation sets in one processing job
+(instacart_lake.ml.stage), waiting for each job. Other events (another job, another state)
+are acknowledged and ignored.
 
 The model version comes from the event: its time and a digest of the Glue job run id, so
 a redelivered event names the same training job, which SageMaker refuses to create twice,
 instead of training a second model.
 
+Locations: the `aws` profile of instacart_lake/lake.toml with its LAKE_* environment
+overrides (instacart_lake.config), e.g. LAKE_ML_URI=s3://instacart-ml for the ml zone; the
+layout in the zone is job_requests.ml_zone_settings.
+
 Configuration (environment variables that the template sets):
   CURATED_TO_ML_JOB_NAME   the Glue job whose success fires the stage
-  ML_ZONE_URI              the ml zone, e.g. s3://instacart-ml (layout: job_requests)
+  PUBLISH_JOB_NAME         the Glue job that publishes a model version's scores
+  LAKE_ML_URI              optional, the ml zone (default: the aws profile's ml_uri)
   ML_CODE_URI              the S3 prefix holding score.py and sourcedir.tar.gz
   SAGEMAKER_ROLE_ARN       the execution role of the SageMaker jobs
   AWS_REGION               set by Lambda
   ML_HYPERPARAMETERS       optional JSON object of hyperparameter overrides
-  ML_ID_COLUMNS            optional, leading id columns of the inference CSV (order_id,product_id)
+  ML_ID_COLUMNS            optional, leading id columns of the scored CSVs (order_id,product_id)
   ML_TRAINING_INSTANCE_TYPE, ML_SCORING_INSTANCE_TYPE   optional, ml.m5.xlarge
   ML_JOB_TIMEOUT_SECONDS   optional, how long to wait for each job (default 840: a Lambda
                            runs 900 seconds at most)
@@ -35,6 +41,8 @@ from typing import Any, Mapping
 
 import boto3
 
+from instacart_lake.config import load_config
+from instacart_lake.locations import Locations
 from instacart_lake.ml.errors import MLStageError
 from instacart_lake.ml.job_requests import (
     SOURCE_ARCHIVE_NAME,
@@ -49,6 +57,7 @@ LOGGER = logging.getLogger(__name__)
 LOGGER.setLevel(logging.INFO)
 
 GLUE_JOB_STATE_CHANGE = "Glue Job State Change"
+LAKE_PROFILE = "aws"
 DEFAULT_JOB_TIMEOUT_SECONDS = 840
 DEFAULT_POLL_SECONDS = 30
 
@@ -57,12 +66,14 @@ DEFAULT_POLL_SECONDS = 30
 class AwsClients:
     sagemaker: Any
     s3: Any
+    glue: Any
 
 
 def aws_clients(region: str) -> AwsClients:
     """The boto3 clients of one invocation (the trigger fires once per pipeline run)."""
     return AwsClients(sagemaker=boto3.client("sagemaker", region_name=region),
-                      s3=boto3.client("s3", region_name=region))
+                      s3=boto3.client("s3", region_name=region),
+                      glue=boto3.client("glue", region_name=region))
 
 
 @dataclass(frozen=True)
@@ -100,6 +111,9 @@ def _required(environ: Mapping[str, str], name: str) -> str:
 
 
 def settings_from_environment(environ: Mapping[str, str]) -> MLStageSettings:
+    """The stage's settings for the lake of the `aws` profile, read with `environ`'s LAKE_*
+    overrides, and the ML_* variables of the module docstring."""
+    locations = Locations(load_config(profile=LAKE_PROFILE, environ=environ))
     code_uri = _required(environ, "ML_CODE_URI").rstrip("/")
     options: dict[str, Any] = {}
     if environ.get("ML_HYPERPARAMETERS"):
@@ -114,7 +128,7 @@ def settings_from_environment(environ: Mapping[str, str]) -> MLStageSettings:
     if environ.get("ML_SCORING_INSTANCE_TYPE"):
         options["scoring_instance_type"] = environ["ML_SCORING_INSTANCE_TYPE"]
     return ml_zone_settings(
-        _required(environ, "ML_ZONE_URI"),
+        locations,
         region=_required(environ, "AWS_REGION"),
         role_arn=_required(environ, "SAGEMAKER_ROLE_ARN"),
         training_source_uri=f"{code_uri}/{SOURCE_ARCHIVE_NAME}",
@@ -130,9 +144,12 @@ def handle_glue_job_state_change(
     settings: MLStageSettings,
     jobs: JobRunner,
     s3: Any = None,
+    publication: tuple[Any, str] | None = None,
 ) -> dict[str, Any]:
     """Run the ML stage when `change` is a successful run of `trigger_job_name`; a summary.
-    The handler passes SageMaker jobs; the local pipeline passes LocalJobs and local settings."""
+    The handler passes SageMaker jobs; the local pipeline passes LocalJobs and local settings.
+    `publication` is (Glue client, job name) of the job that publishes the scores; None
+    publishes nothing."""
     if change.job_name != trigger_job_name or change.state != "SUCCEEDED":
         LOGGER.info("ignored: job %s is %s", change.job_name, change.state)
         return {"status": "ignored", "job_name": change.job_name, "state": change.state}
@@ -142,13 +159,22 @@ def handle_glue_job_state_change(
         model_version=model_version_for_run(change),
         s3=s3,
     )
+    publish_run_id = None
+    if publication is not None:
+        glue, publish_job_name = publication
+        publish_run_id = glue.start_job_run(JobName=publish_job_name, Arguments={
+            "--lake_profile": LAKE_PROFILE,
+            "--model_version": result.model_card.model_version,
+            "--scores_uri": result.score_uris["inference"],
+        })["JobRunId"]
     return {
         "status": "completed",
+        "publish_job_run_id": publish_run_id,
         "model_version": result.model_card.model_version,
         "model_card_uri": result.model_card_uri,
         "training_job_name": result.training_job_name,
         "scoring_job_name": result.scoring_job_name,
-        "scores_uri": result.scores_uri,
+        "score_uris": result.score_uris,
         "validation_auc": result.model_card.metrics.get("validation_auc"),
     }
 
@@ -164,4 +190,5 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         poll_seconds=int(os.environ.get("ML_POLL_SECONDS", DEFAULT_POLL_SECONDS)),
     )
     trigger_job_name = _required(os.environ, "CURATED_TO_ML_JOB_NAME")
-    return handle_glue_job_state_change(change, trigger_job_name, settings, jobs, clients.s3)
+    publication = (clients.glue, _required(os.environ, "PUBLISH_JOB_NAME"))
+    return handle_glue_job_state_change(change, trigger_job_name, settings, jobs, clients.s3, publication)

@@ -6,8 +6,9 @@ counts), not from the Spark code. Tests compare the two row for row; the benchma
 compares their running times.
 
 Inputs are given by source table name (`orders`, `order_products__prior`,
-`order_products__train`, `products`), each as a pyarrow table or as a path to a Parquet
-file, a folder of Parquet files, or a CSV file with a header. Every input is seen through a
+`order_products__train`, `products`), each as a pyarrow table, a path to a Parquet file, a
+folder of Parquet files or a CSV file with a header, or a list of Parquet files (the files
+of one Delta table version). Every input is seen through a
 view that casts its columns to the types of `instacart_lake.schemas`.
 """
 
@@ -23,7 +24,7 @@ import pyarrow as pa
 
 from instacart_lake.schemas import SOURCE_TABLES
 
-Source = pa.Table | str | os.PathLike
+Source = pa.Table | str | os.PathLike | list[str | os.PathLike]
 
 FEATURE_TABLES = ("user_features_1", "user_features_2", "prd_features", "up_features")
 
@@ -41,6 +42,8 @@ def _scan(connection: duckdb.DuckDBPyConnection, name: str, source: Source) -> s
     if isinstance(source, pa.Table):
         connection.register(f"{name}_arrow", source)
         return f"{name}_arrow"
+    if isinstance(source, list):
+        return "read_parquet([" + ", ".join(f"'{Path(file).as_posix()}'" for file in source) + "])"
     path = Path(source)
     if path.is_dir():
         return f"read_parquet('{path.as_posix()}/**/*.parquet')"

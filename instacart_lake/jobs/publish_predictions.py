@@ -1,0 +1,105 @@
+"""Publish one model version's scores as the gold tables reorder_scores and next_basket.
+
+Reads the scoring job's CSV files of the inference set, builds both tables
+(instacart_lake.transforms.gold), checks them with the gold DQDL rulesets (every inference
+candidate scored once, every test order given exactly one basket), then replaces the model
+version's partition of each table. Publishing the same model version again gives the same
+rows (scored_at aside), so a rerun of the scoring is idempotent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from py4j.protocol import Py4JJavaError
+from pyspark import StorageLevel
+from pyspark.errors import PySparkException
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from instacart_lake.context import Lake
+from instacart_lake.delta import open_table_io
+from instacart_lake.dq import RulesetResult
+from instacart_lake.errors import InputError, QualityGateFailed
+from instacart_lake.jobs.curated_to_ml import CANDIDATES_TABLE, SET_COLUMN
+from instacart_lake.jobs.quality_gate import (
+    RULESETS_DIR,
+    evaluate_gate,
+    measured_row_count,
+    rule_outcomes,
+    stop_failures,
+)
+from instacart_lake.registration import register_delta_table
+from instacart_lake.transforms.gold import (
+    GOLD_GRAINS,
+    PARTITION_COLUMN,
+    SCORES_SCHEMA,
+    next_baskets,
+    reorder_scores,
+)
+
+JOB_NAME = "publish_predictions"
+
+
+@dataclass
+class GoldTableRun:
+    name: str
+    rows_written: int | None
+    version: int | None
+    quality: RulesetResult
+
+    def counts(self) -> dict:
+        return {"rows_written": self.rows_written, "version": self.version,
+                "quality_score": self.quality.score, "rules": rule_outcomes(self.quality)}
+
+
+def read_scores(spark: SparkSession, scores_uri: str, model_version: str) -> DataFrame:
+    """The scoring job's CSV files (header order_id, product_id, probability, model_version).
+    A malformed file or rows of another model version are an input error."""
+    scores = spark.read.csv(scores_uri, header=True, schema=SCORES_SCHEMA, mode="FAILFAST")
+    try:
+        versions = [row[0] for row in scores.select("model_version").distinct().limit(2).collect()]
+    except (Py4JJavaError, PySparkException) as error:  # FAILFAST fails the job on a malformed row
+        raise InputError(f"{scores_uri}: not the scoring job's CSV output ({error})") from error
+    if versions != [model_version]:
+        raise InputError(f"{scores_uri}: expected scores of model version {model_version}, found {versions}")
+    return scores
+
+
+def run_publish_predictions(spark: SparkSession, lake: Lake, run_id: str, model_version: str,
+                            scores_uri: str, rulesets_dir: Path = RULESETS_DIR / "gold") -> list[GoldTableRun]:
+    """Publish the scores at `scores_uri` (the inference set scored by `model_version`)."""
+    table_io = open_table_io(spark)
+    locations = lake.locations
+    orders = table_io.read(locations.table_uri("clean", "orders"))
+    inference_candidates = (table_io.read(locations.table_uri("ml", CANDIDATES_TABLE))
+                            .where(F.col(SET_COLUMN) == "inference"))
+    scores = read_scores(spark, scores_uri, model_version)
+    scored_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0, tzinfo=None)
+    partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))
+    tables = {
+        "reorder_scores": reorder_scores(scores, orders, scored_at),
+        "next_basket": next_baskets(scores, orders, model_version, partitions),
+    }
+    cached = [frame.persist(StorageLevel.MEMORY_AND_DISK) for frame in tables.values()]
+    try:
+        results = evaluate_gate(spark, lake, table_io, JOB_NAME, run_id, tables, rulesets_dir,
+                                {"orders": orders, "inference_candidates": inference_candidates})
+        failed = stop_failures(results)
+        if failed:
+            raise QualityGateFailed(f"data-quality gate failed, model version {model_version} not published: "
+                                    + "; ".join(failed))
+        runs = []
+        for name, frame in tables.items():
+            version = table_io.write(frame, locations.table_uri("curated", name), mode="overwrite",
+                                     replace_partitions=True, partition_by=[PARTITION_COLUMN],
+                                     run_id=run_id, job_name=JOB_NAME)
+            register_delta_table(lake, "curated", name, frame.schema, GOLD_GRAINS[name],
+                                 partition_keys=(PARTITION_COLUMN,))
+            runs.append(GoldTableRun(name, measured_row_count(results[name]), version, results[name]))
+        return runs
+    finally:
+        for frame in cached:
+            frame.unpersist()
