@@ -50,7 +50,8 @@ def measure_training(lake_root: Path, hyperparameters: dict) -> dict:
             "SM_MODEL_DIR": str(model_dir),
             "SM_OUTPUT_DATA_DIR": str(output_dir),
             "SM_NUM_CPUS": str(os.cpu_count()),
-            **{f"SM_HP_{name.upper()}": json.dumps(value) for name, value in hyperparameters.items()},
+            **{f"SM_HP_{name.upper()}": value if isinstance(value, str) else json.dumps(value)
+               for name, value in hyperparameters.items()},
         }
         measured = run_measured([sys.executable, str(TRAIN_SCRIPT)], env=environment, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)

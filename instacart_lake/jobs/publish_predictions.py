@@ -10,7 +10,6 @@ rows (scored_at aside), so a rerun of the scoring is idempotent.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from pathlib import Path
 
 from py4j.protocol import Py4JJavaError
@@ -21,14 +20,13 @@ from pyspark.sql import functions as F
 
 from instacart_lake.context import Lake
 from instacart_lake.delta import open_table_io
-from instacart_lake.dq import RulesetResult
 from instacart_lake.errors import InputError, QualityGateFailed
 from instacart_lake.jobs.curated_to_ml import CANDIDATES_TABLE, SET_COLUMN
 from instacart_lake.jobs.quality_gate import (
     RULESETS_DIR,
+    GatedTableRun,
     evaluate_gate,
     measured_row_count,
-    rule_outcomes,
     stop_failures,
 )
 from instacart_lake.registration import register_delta_table
@@ -41,18 +39,6 @@ from instacart_lake.transforms.gold import (
 )
 
 JOB_NAME = "publish_predictions"
-
-
-@dataclass
-class GoldTableRun:
-    name: str
-    rows_written: int | None
-    version: int | None
-    quality: RulesetResult
-
-    def counts(self) -> dict:
-        return {"rows_written": self.rows_written, "version": self.version,
-                "quality_score": self.quality.score, "rules": rule_outcomes(self.quality)}
 
 
 def read_scores(spark: SparkSession, scores_uri: str, model_version: str) -> DataFrame:
@@ -69,7 +55,7 @@ def read_scores(spark: SparkSession, scores_uri: str, model_version: str) -> Dat
 
 
 def run_publish_predictions(spark: SparkSession, lake: Lake, run_id: str, model_version: str,
-                            scores_uri: str, rulesets_dir: Path = RULESETS_DIR / "gold") -> list[GoldTableRun]:
+                            scores_uri: str, rulesets_dir: Path = RULESETS_DIR / "gold") -> list[GatedTableRun]:
     """Publish the scores at `scores_uri` (the inference set scored by `model_version`)."""
     table_io = open_table_io(spark)
     locations = lake.locations
@@ -98,7 +84,7 @@ def run_publish_predictions(spark: SparkSession, lake: Lake, run_id: str, model_
                                      run_id=run_id, job_name=JOB_NAME)
             register_delta_table(lake, "curated", name, frame.schema, GOLD_GRAINS[name],
                                  partition_keys=(PARTITION_COLUMN,))
-            runs.append(GoldTableRun(name, measured_row_count(results[name]), version, results[name]))
+            runs.append(GatedTableRun(name, measured_row_count(results[name]), version, results[name]))
         return runs
     finally:
         for frame in cached:

@@ -5,6 +5,7 @@ ones analysts need), and the failed rules with the stop action are returned."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
@@ -60,3 +61,18 @@ def measured_row_count(result: RulesetResult) -> int | None:
     """The row count a RowCount rule measured, so that no extra pass counts the rows."""
     return next((int(rule.evaluated_metrics[ROW_COUNT_METRIC]) for rule in result
                  if ROW_COUNT_METRIC in rule.evaluated_metrics), None)
+
+
+@dataclass
+class GatedTableRun:
+    """A table a job wrote after its gate passed: rows written (as the gate's RowCount rule
+    measured them), the Delta version, and the gate's results."""
+
+    name: str
+    rows_written: int | None
+    version: int | None
+    quality: RulesetResult
+
+    def counts(self) -> dict:
+        return {"rows_written": self.rows_written, "version": self.version,
+                "quality_score": self.quality.score, "rules": rule_outcomes(self.quality)}
