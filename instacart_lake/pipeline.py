@@ -116,6 +116,7 @@ def _stage_score(context: PipelineContext, stage: StageRecord) -> None:
     from instacart_lake.ml.local_runner import LocalJobs, local_stage_settings
     from instacart_lake.ml.model_card import record_evaluation
     from instacart_lake.ml.stage import score_model_version
+    from instacart_lake.monitoring import emf_record, write_emf_lines
 
     card = context.model_card
     scoring = score_model_version(local_stage_settings(context.lake), LocalJobs(), card)
@@ -129,6 +130,8 @@ def _stage_score(context: PipelineContext, stage: StageRecord) -> None:
     stage.details = {"model_version": card.model_version, "scoring_job_name": scoring.job_name,
                      "evaluation": evaluation.to_dict(),
                      "evaluation_uri": record_evaluation(card, evaluation.to_dict())}
+    write_emf_lines(context.lake, context.run.run_id, [
+        emf_record("score", "next_basket", evaluation.cloudwatch_metrics(), context.run.run_id)])
 
 
 STAGES: dict[str, Callable[[PipelineContext, StageRecord], None]] = {

@@ -166,6 +166,13 @@ def test_the_model_card_records_the_data_versions_and_the_evaluation(pipeline, c
     assert evaluation["threshold"] == 0.21
     stored = json.loads(Path(uri_to_path(score["evaluation_uri"])).read_text())
     assert stored == {"model_version": card.model_version, **evaluation}
+    run_id = load_latest_run(lake).run_id
+    emf = [json.loads(line) for line in
+           Path(uri_to_path(f"{lake.locations.runs_uri}/{run_id}.emf.jsonl")).read_text().splitlines()]
+    [quality] = [record for record in emf if record["JobName"] == "score"]
+    assert quality["ExpectedF1Score"] == evaluation["f1_expected_f1"]
+    assert quality["OracleF1Score"] == evaluation["f1_oracle"]
+    assert {"Name": "ExpectedF1Score", "Unit": "None"} in quality["_aws"]["CloudWatchMetrics"][0]["Metrics"]
 
     assert main(["--lake-root", str(Path(uri_to_path(lake.locations.zone_uri("raw"))).parent),
                  "status", "--json"]) == 0
