@@ -111,27 +111,20 @@ def _stage_train(context: PipelineContext, stage: StageRecord) -> None:
 
 
 def _stage_score(context: PipelineContext, stage: StageRecord) -> None:
-    from instacart_lake.jobs.evaluate_model import evaluate_model_version
-    from instacart_lake.jobs.publish_predictions import run_publish_predictions
+    from instacart_lake.jobs.gold_predictions import run_gold_predictions
     from instacart_lake.ml.local_runner import LocalJobs, local_stage_settings
-    from instacart_lake.ml.model_card import record_evaluation
+    from instacart_lake.ml.model_card import model_card_uri
     from instacart_lake.ml.stage import score_model_version
-    from instacart_lake.monitoring import emf_record, write_emf_lines
 
     card = context.model_card
     scoring = score_model_version(local_stage_settings(context.lake), LocalJobs(), card)
-    published = run_publish_predictions(context.spark, context.lake, context.run.run_id, card.model_version,
-                                        scoring.set_uris["inference"])
-    stage.tables = {run.name: run.counts() for run in published}
     ground_truth = context.source_dir / GROUND_TRUTH_FILE  # generated data only: gives the oracle
-    evaluation = evaluate_model_version(context.spark, context.lake, card.model_version,
-                                        scoring.set_uris["validation"],
-                                        ground_truth if ground_truth.is_file() else None)
-    stage.details = {"model_version": card.model_version, "scoring_job_name": scoring.job_name,
-                     "evaluation": evaluation.to_dict(),
-                     "evaluation_uri": record_evaluation(card, evaluation.to_dict())}
-    write_emf_lines(context.lake, context.run.run_id, [
-        emf_record("score", "next_basket", evaluation.cloudwatch_metrics(), context.run.run_id)])
+    gold = run_gold_predictions(context.spark, context.lake, context.run.run_id,
+                                model_card_uri(card.model_artifact_uri), scoring.set_uris["inference"],
+                                scoring.set_uris["validation"], ground_truth if ground_truth.is_file() else None)
+    stage.tables = {run.name: run.counts() for run in gold.tables}
+    stage.details = {"model_version": gold.model_version, "scoring_job_name": scoring.job_name,
+                     "evaluation": gold.evaluation.to_dict(), "evaluation_uri": gold.evaluation_uri}
 
 
 STAGES: dict[str, Callable[[PipelineContext, StageRecord], None]] = {

@@ -169,7 +169,7 @@ def test_the_model_card_records_the_data_versions_and_the_evaluation(pipeline, c
     run_id = load_latest_run(lake).run_id
     emf = [json.loads(line) for line in
            Path(uri_to_path(f"{lake.locations.runs_uri}/{run_id}.emf.jsonl")).read_text().splitlines()]
-    [quality] = [record for record in emf if record["JobName"] == "score"]
+    [quality] = [record for record in emf if record["JobName"] == "gold_predictions"]
     assert quality["ExpectedF1Score"] == evaluation["f1_expected_f1"]
     assert quality["OracleF1Score"] == evaluation["f1_oracle"]
     assert {"Name": "ExpectedF1Score", "Unit": "None"} in quality["_aws"]["CloudWatchMetrics"][0]["Metrics"]
@@ -197,6 +197,28 @@ def test_scoring_the_same_model_version_again_writes_the_same_files(pipeline):
     assert set(again.set_uris) == {"inference", "validation"}
     assert score_files() == before
     assert {name.split("/")[0] for name in before} == {"inference", "validation"}
+
+
+def test_the_glue_script_publishes_and_evaluates_a_scored_model_version_again(pipeline, monkeypatch):
+    lake, _ = pipeline
+    stages = {stage.stage: stage for stage in load_latest_run(lake).stages}
+    card_uri = stages["train"].details["model_card_uri"]
+    version = stages["train"].details["model_version"]
+    before = delta(lake, "curated", "next_basket").to_pyarrow_table().to_pylist()
+    scores = f"{lake.locations.ml_scores_uri}/model_version={version}"
+    monkeypatch.setenv("LAKE_ROOT", str(Path(uri_to_path(lake.locations.zone_uri("raw"))).parent))
+    spec = importlib.util.spec_from_file_location("gold_predictions_script", GLUE_JOBS / "gold_predictions.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+
+    script.main(["gold_predictions.py", "--JOB_NAME", "gold_predictions", "--lake_profile", "local",
+                 "--model_card_uri", card_uri, "--scores_uri", f"{scores}/inference",
+                 "--validation_scores_uri", f"{scores}/validation"])
+
+    assert delta(lake, "curated", "next_basket").to_pyarrow_table().to_pylist() == before
+    stored = json.loads(Path(uri_to_path(stages["score"].details["evaluation_uri"])).read_text())
+    without_oracle = {**stages["score"].details["evaluation"], "f1_oracle": None, "expected_f1_to_oracle": None}
+    assert stored == {"model_version": version, **without_oracle}
 
 
 def test_a_run_from_the_train_stage_adds_a_second_model_version(pipeline):

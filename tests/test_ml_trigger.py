@@ -47,7 +47,7 @@ def aws(monkeypatch):
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
         "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
         "CURATED_TO_ML_JOB_NAME": "instacart-curated-to-ml",
-        "PUBLISH_JOB_NAME": "instacart-publish-predictions",
+        "GOLD_JOB_NAME": "instacart-gold-predictions",
         "LAKE_ML_URI": f"s3://{BUCKET}",
         "ML_CODE_URI": f"s3://{BUCKET}/code/ml",
         "SAGEMAKER_ROLE_ARN": ROLE_ARN,
@@ -61,8 +61,8 @@ def aws(monkeypatch):
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         boto3.client("glue", region_name=REGION).create_job(
-            Name="instacart-publish-predictions", Role=ROLE_ARN,
-            Command={"Name": "glueetl", "ScriptLocation": f"s3://{BUCKET}/code/publish_predictions.py"})
+            Name="instacart-gold-predictions", Role=ROLE_ARN,
+            Command={"Name": "glueetl", "ScriptLocation": f"s3://{BUCKET}/code/gold_predictions.py"})
         yield boto3.client("sagemaker", region_name=REGION), s3
 
 
@@ -142,16 +142,17 @@ def test_success_of_curated_to_ml_trains_records_the_card_and_scores(aws):
     processing_tags = sagemaker.list_tags(ResourceArn=processing["ProcessingJobArn"])["Tags"]
     assert {"Key": "model_version", "Value": version} in processing_tags
 
-    [publish_run] = boto3.client("glue", region_name=REGION).get_job_runs(
-        JobName="instacart-publish-predictions")["JobRuns"]
-    assert publish_run["Arguments"] == {
-        "--lake_profile": "aws", "--model_version": version,
-        "--scores_uri": f"s3://{BUCKET}/scores/model_version={version}/inference"}
+    [gold_run] = boto3.client("glue", region_name=REGION).get_job_runs(
+        JobName="instacart-gold-predictions")["JobRuns"]
+    assert gold_run["Arguments"] == {
+        "--lake_profile": "aws", "--model_card_uri": f"s3://{BUCKET}/{output_key}/model_card.json",
+        "--scores_uri": f"s3://{BUCKET}/scores/model_version={version}/inference",
+        "--validation_scores_uri": f"s3://{BUCKET}/scores/model_version={version}/validation"}
 
     card = load_model_card(f"s3://{BUCKET}/{output_key}/model_card.json", s3)
     assert summary == {
         "status": "completed",
-        "publish_job_run_id": publish_run["Id"],
+        "gold_job_run_id": gold_run["Id"],
         "model_version": version,
         "model_card_uri": f"s3://{BUCKET}/{output_key}/model_card.json",
         "training_job_name": f"{version}-train",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -13,8 +12,6 @@ from instacart_lake.errors import QualityGateFailed
 from instacart_lake.jobs.publish_predictions import run_publish_predictions
 from instacart_lake.locations import uri_to_path
 from instacart_lake.metrics.f1 import optimal_prediction
-
-GLUE_JOBS = Path(__file__).resolve().parent.parent / "glue_jobs"
 
 ORDERS = [  # order_id, user_id, eval_set
     (1, 1, "prior"), (10, 1, "test"),
@@ -106,17 +103,3 @@ def test_a_candidate_without_a_score_stops_the_publication(spark, lake):
 
     assert not open_table_io(spark).exists(lake.locations.table_uri("curated", "reorder_scores"))
 
-
-def test_the_glue_script_publishes_the_model_version_it_is_given(spark, lake, monkeypatch):
-    write_inputs(spark, lake)
-    uri = write_scores(lake, "reorder-v7", SCORES)
-    monkeypatch.setenv("LAKE_ROOT", str(Path(uri_to_path(lake.locations.zone_uri("raw"))).parent))
-    spec = importlib.util.spec_from_file_location("publish_script", GLUE_JOBS / "publish_predictions.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-
-    script.main(["publish_predictions.py", "--JOB_NAME", "publish_predictions", "--lake_profile", "local",
-                 "--model_version", "reorder-v7", "--scores_uri", uri])
-
-    assert {r["model_version"] for r in gold(lake, "next_basket")} == {"reorder-v7"}
-    assert len(gold(lake, "reorder_scores")) == len(SCORES)

@@ -16,7 +16,7 @@ layout in the zone is job_requests.ml_zone_settings.
 
 Configuration (environment variables that the template sets):
   CURATED_TO_ML_JOB_NAME   the Glue job whose success fires the stage
-  PUBLISH_JOB_NAME         the Glue job that publishes a model version's scores
+  GOLD_JOB_NAME            the Glue job that publishes and evaluates a model version
   LAKE_ML_URI              optional, the ml zone (default: the aws profile's ml_uri)
   ML_CODE_URI              the S3 prefix holding score.py and sourcedir.tar.gz
   SAGEMAKER_ROLE_ARN       the execution role of the SageMaker jobs
@@ -148,8 +148,8 @@ def handle_glue_job_state_change(
 ) -> dict[str, Any]:
     """Run the ML stage when `change` is a successful run of `trigger_job_name`; a summary.
     The handler passes SageMaker jobs; the local pipeline passes LocalJobs and local settings.
-    `publication` is (Glue client, job name) of the job that publishes the scores; None
-    publishes nothing."""
+    `publication` is (Glue client, job name) of the job that publishes and evaluates the
+    scores; None publishes nothing."""
     if change.job_name != trigger_job_name or change.state != "SUCCEEDED":
         LOGGER.info("ignored: job %s is %s", change.job_name, change.state)
         return {"status": "ignored", "job_name": change.job_name, "state": change.state}
@@ -159,17 +159,18 @@ def handle_glue_job_state_change(
         model_version=model_version_for_run(change),
         s3=s3,
     )
-    publish_run_id = None
+    gold_run_id = None
     if publication is not None:
-        glue, publish_job_name = publication
-        publish_run_id = glue.start_job_run(JobName=publish_job_name, Arguments={
+        glue, gold_job_name = publication
+        gold_run_id = glue.start_job_run(JobName=gold_job_name, Arguments={
             "--lake_profile": LAKE_PROFILE,
-            "--model_version": result.model_card.model_version,
+            "--model_card_uri": result.model_card_uri,
             "--scores_uri": result.score_uris["inference"],
+            "--validation_scores_uri": result.score_uris["validation"],
         })["JobRunId"]
     return {
         "status": "completed",
-        "publish_job_run_id": publish_run_id,
+        "gold_job_run_id": gold_run_id,
         "model_version": result.model_card.model_version,
         "model_card_uri": result.model_card_uri,
         "training_job_name": result.training_job_name,
@@ -190,5 +191,5 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         poll_seconds=int(os.environ.get("ML_POLL_SECONDS", DEFAULT_POLL_SECONDS)),
     )
     trigger_job_name = _required(os.environ, "CURATED_TO_ML_JOB_NAME")
-    publication = (clients.glue, _required(os.environ, "PUBLISH_JOB_NAME"))
+    publication = (clients.glue, _required(os.environ, "GOLD_JOB_NAME"))
     return handle_glue_job_state_change(change, trigger_job_name, settings, jobs, clients.s3, publication)
