@@ -117,6 +117,9 @@ def _stage_score(context: PipelineContext, stage: StageRecord) -> None:
     from instacart_lake.ml.stage import score_model_version
 
     card = context.model_card
+    if card is None:
+        raise LakeError("the score stage scores the model version the train stage makes in the same run "
+                        "(start with --from train or earlier)")
     scoring = score_model_version(local_stage_settings(context.lake), LocalJobs(), card)
     ground_truth = context.source_dir / GROUND_TRUTH_FILE  # generated data only: gives the oracle
     gold = run_gold_predictions(context.spark, context.lake, context.run.run_id,

@@ -245,3 +245,13 @@ def test_a_run_whose_first_stage_comes_after_its_last_is_refused(pipeline, capsy
     assert main(["--lake-root", root, "run", "--source", str(source), "--from", "score", "--until", "train"]) == 1
 
     assert "--from score comes after --until train" in capsys.readouterr().err
+
+
+def test_a_run_from_the_score_stage_asks_for_the_train_stage(pipeline, capsys):
+    lake, source = pipeline
+    root = str(Path(uri_to_path(lake.locations.zone_uri("raw"))).parent)
+
+    assert main(["--lake-root", root, "run", "--source", str(source), "--from", "score"]) == 1
+
+    assert "the score stage scores the model version the train stage makes" in capsys.readouterr().err
+    assert load_latest_run(lake).stages[0].outcome == "failed"

@@ -50,8 +50,12 @@ def evaluate_model_version(spark: SparkSession, lake: Lake, model_version: str, 
     labels = (table_io.read(locations.table_uri("ml", CANDIDATES_TABLE))
               .where(F.col(SET_COLUMN) == "validation")
               .select("order_id", "product_id", "label"))
-    scores = read_scores(spark, validation_scores_uri, model_version).select("order_id", "product_id", "probability")
-    validation = labels.join(scores, on=["order_id", "product_id"], how="left").toPandas()
+    scores = read_scores(spark, validation_scores_uri, model_version)
+    try:
+        validation = (labels.join(scores.select("order_id", "product_id", "probability"),
+                                  on=["order_id", "product_id"], how="left").toPandas())
+    finally:
+        scores.unpersist()
     unscored = int(validation["probability"].isna().sum())
     if unscored:
         raise InputError(f"{validation_scores_uri}: {unscored} of {len(validation)} validation candidates "

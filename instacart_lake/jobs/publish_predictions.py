@@ -42,14 +42,18 @@ JOB_NAME = "publish_predictions"
 
 
 def read_scores(spark: SparkSession, scores_uri: str, model_version: str) -> DataFrame:
-    """The scoring job's CSV files (header order_id, product_id, probability, model_version).
-    A malformed file or rows of another model version are an input error."""
-    scores = spark.read.csv(scores_uri, header=True, schema=SCORES_SCHEMA, mode="FAILFAST")
+    """The scoring job's CSV files (header order_id, product_id, probability, model_version),
+    parsed once and cached: the caller unpersists them. A malformed file or rows of another
+    model version are an input error."""
+    scores = (spark.read.csv(scores_uri, header=True, schema=SCORES_SCHEMA, mode="FAILFAST")
+              .persist(StorageLevel.MEMORY_AND_DISK))
     try:
         versions = [row[0] for row in scores.select("model_version").distinct().limit(2).collect()]
     except (Py4JJavaError, PySparkException) as error:  # FAILFAST fails the job on a malformed row
+        scores.unpersist()
         raise InputError(f"{scores_uri}: not the scoring job's CSV output ({error})") from error
     if versions != [model_version]:
+        scores.unpersist()
         raise InputError(f"{scores_uri}: expected scores of model version {model_version}, found {versions}")
     return scores
 
@@ -69,7 +73,7 @@ def run_publish_predictions(spark: SparkSession, lake: Lake, run_id: str, model_
         "reorder_scores": reorder_scores(scores, orders, scored_at),
         "next_basket": next_baskets(scores, orders, model_version, partitions),
     }
-    cached = [frame.persist(StorageLevel.MEMORY_AND_DISK) for frame in tables.values()]
+    cached = [scores, *(frame.persist(StorageLevel.MEMORY_AND_DISK) for frame in tables.values())]
     try:
         results = evaluate_gate(spark, lake, table_io, JOB_NAME, run_id, tables, rulesets_dir,
                                 {"orders": orders, "inference_candidates": inference_candidates})
