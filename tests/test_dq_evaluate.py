@@ -471,6 +471,21 @@ def test_custom_sql_single_value_and_row_level_forms(spark, orders):
     assert not spark.catalog.tableExists("primary")
 
 
+def test_custom_sql_keeps_the_caches_of_its_data(spark, orders):
+    primary = orders.where("eval_set = 'prior'").persist()
+    users = spark.createDataFrame(USERS, "user_id int, last_eval_set string").persist()
+    ruleset = parse_ruleset('Rules = [ CustomSql "select count(*) from primary p join users u using (user_id)" = 3 ]',
+                            "cached.dqdl")
+    try:
+        [result] = evaluate(ruleset, primary, references={"users": users})
+        assert (result.outcome, result.evaluated_metrics) == (PASSED, {"Dataset.*.CustomSQL": 3.0})
+        assert primary.storageLevel.useMemory and users.storageLevel.useMemory
+        assert not spark.catalog.tableExists("primary") and not spark.catalog.tableExists("users")
+    finally:
+        primary.unpersist()
+        users.unpersist()
+
+
 def test_empty_data(spark):
     empty = spark.createDataFrame([], "id int, name string")
     users = spark.createDataFrame([(1,)], "id int")

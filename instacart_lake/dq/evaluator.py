@@ -185,15 +185,21 @@ def _measure_referential(frame: _Frame, key: tuple) -> int:
 
 @contextmanager
 def _sql_views(frame: _Frame, needed: bool):
-    """Register `primary` and the reference DataFrames for CustomSql, and drop them after."""
+    """Register `primary` and the reference DataFrames for CustomSql, and drop them after.
+
+    The views are dropped from the session catalog directly: `Catalog.dropTempView` also
+    uncaches every cached DataFrame with the view's plan, which would throw away the caches
+    a job built for its gate's passes and its writes (the DataFrames behind the views are
+    the job's own)."""
     views = {"primary": frame.df, **frame.references} if needed else {}
     for name, view in views.items():
         view.createOrReplaceTempView(name)
     try:
         yield
     finally:
+        session_catalog = frame.df.sparkSession._jsparkSession.sessionState().catalog()
         for name in views:
-            frame.df.sparkSession.catalog.dropTempView(name)
+            session_catalog.dropTempView(name)
 
 
 def _compose(expression: RuleExpression, outcomes: dict[Rule, _LeafOutcome]) -> _LeafOutcome:
