@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test setup java requirements clean
+.PHONY: run test setup java jars requirements clean
 
 run: setup
 	$(BIN)/lake run $(ARGS)
@@ -15,7 +15,7 @@ test: setup
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(ARGS)
 
-setup: java $(STAMP)
+setup: java $(STAMP) jars
 
 java:
 	@bin/check-java
@@ -28,9 +28,12 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/pip install --quiet --no-deps --editable .
 	@touch $(STAMP)
 
+jars: $(STAMP)
+	@$(BIN)/python -m instacart_lake.jars
+
 requirements:
 	$(PYTHON) -m instacart_lake.versions requirements > requirements.txt
 	$(PYTHON) -m instacart_lake.versions requirements-dev > requirements-dev.txt
 
 clean:
-	rm -rf $(VENV) lake .pytest_cache
+	rm -rf $(VENV) .jars lake .pytest_cache

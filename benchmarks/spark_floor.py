@@ -28,13 +28,13 @@ REFERENCE_SCRIPT = ROOT / "benchmarks" / "clean_to_curated_full.py"
 
 def run_floor(lake_root: Path, output: Path) -> None:
     """The four feature tables from the clean tables, written as Parquet by Spark."""
-    from instacart_lake.delta import open_table_io
+    from instacart_lake.delta import DeltaTableIO
     from instacart_lake.runtime import build_local_spark
     from instacart_lake.transforms.features import build_feature_tables
 
     started = time.perf_counter()
     spark = build_local_spark("spark-floor")
-    table_io = open_table_io(spark)
+    table_io = DeltaTableIO(spark)
     clean = {name: table_io.read((lake_root / "clean" / name).as_uri()) for name in ("orders", "order_products__prior")}
     for name, frame in build_feature_tables(clean["orders"], clean["order_products__prior"]).items():
         frame.write.parquet(str(output / name))

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import sys
 
-import boto3
-
+from instacart_lake.aws_clients import boto3_client
 from instacart_lake.jobs.glue_entry import run_glue_job
 from instacart_lake.jobs.gold_predictions import run_gold_predictions
 
@@ -23,7 +22,7 @@ ARGUMENTS = ["JOB_NAME", "lake_profile", "model_card_uri", "scores_uri", "valida
 
 
 def gold_predictions(spark, lake, run_id: str, model_card_uri: str, scores_uri: str, validation_scores_uri: str):
-    s3 = boto3.client("s3") if model_card_uri.startswith("s3://") else None
+    s3 = boto3_client(lake.config, "s3") if model_card_uri.startswith("s3://") else None
     return run_gold_predictions(spark, lake, run_id, model_card_uri, scores_uri, validation_scores_uri, s3=s3)
 
 

@@ -7,11 +7,14 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
+from urllib.parse import urlparse
 
 from instacart_lake.errors import LakeError
 
 CONFIG_PATH = Path(__file__).with_name("lake.toml")
 ZONES = ("raw", "clean", "curated", "ml")
+OPTIONAL_KEYS = ("root", "region", "meta_uri", "endpoint_url", "spark_driver_memory", "spark_shuffle_partitions")
+"""Keys that LAKE_<KEY> sets in any profile, also where lake.toml leaves them out."""
 
 
 @dataclass(frozen=True)
@@ -19,7 +22,8 @@ class LakeConfig:
     """The settings of one profile, after environment overrides.
 
     For the local profile `root` is an absolute folder and the zones are folders under it;
-    for the aws profile each zone is an S3 bucket URI.
+    for the aws profile each zone is an S3 bucket URI. `endpoint_url` is an S3-compatible
+    endpoint that every AWS client of the lake uses instead of AWS itself (None: AWS).
     """
 
     profile: str
@@ -28,12 +32,28 @@ class LakeConfig:
     zone_uris: Mapping[str, str]
     meta_uri: str
     region: str | None = None
+    endpoint_url: str | None = None
     spark_driver_memory: str = "8g"
     spark_shuffle_partitions: int = 8
 
     @property
     def is_local(self) -> bool:
         return self.catalog == "embedded"
+
+    @property
+    def on_s3(self) -> bool:
+        return any(uri.startswith("s3://") for uri in self.zone_uris.values())
+
+
+def _config_file() -> dict:
+    with CONFIG_PATH.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def spark_settings(section: str) -> dict[str, str]:
+    """A `[spark.<section>]` table of lake.toml: Spark settings that Glue sets too (`delta`,
+    `delta_on_s3`)."""
+    return dict(_config_file()["spark"][section])
 
 
 def load_config(
@@ -44,12 +64,11 @@ def load_config(
     """The configuration of `profile` (or LAKE_PROFILE, default local); `root` overrides LAKE_ROOT."""
     env = os.environ if environ is None else environ
     profile = profile or env.get("LAKE_PROFILE", "local")
-    with CONFIG_PATH.open("rb") as handle:
-        profiles = tomllib.load(handle)["profiles"]
+    profiles = _config_file()["profiles"]
     if profile not in profiles:
         raise LakeError(f"{CONFIG_PATH}: unknown profile {profile!r} (known: {', '.join(sorted(profiles))})")
     settings = dict(profiles[profile])
-    for key in list(settings) + ["root", "region", "meta_uri"]:
+    for key in [*settings, *OPTIONAL_KEYS]:
         value = env.get(f"LAKE_{key.upper()}")
         if value:
             settings[key] = value
@@ -69,6 +88,17 @@ def load_config(
         zone_uris=zone_uris,
         meta_uri=meta_uri.rstrip("/"),
         region=settings.get("region"),
+        endpoint_url=_checked_endpoint(settings.get("endpoint_url")),
         spark_driver_memory=settings.get("spark_driver_memory", "8g"),
         spark_shuffle_partitions=int(settings.get("spark_shuffle_partitions", 8)),
     )
+
+
+def _checked_endpoint(endpoint_url: str | None) -> str | None:
+    if endpoint_url is None:
+        return None
+    parsed = urlparse(endpoint_url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.path not in ("", "/"):
+        raise LakeError(f"endpoint_url {endpoint_url!r} (lake.toml or LAKE_ENDPOINT_URL) is not an http:// or https:// "
+                        "address such as http://127.0.0.1:5000")
+    return endpoint_url.rstrip("/")

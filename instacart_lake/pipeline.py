@@ -21,7 +21,7 @@ from instacart_lake.errors import LakeError
 from instacart_lake.generate import GROUND_TRUTH_FILE
 from instacart_lake.job_args import new_job_run_id
 from instacart_lake.runs import RunRecord, StageRecord, save_run, utc_now
-from instacart_lake.runtime import build_local_spark
+from instacart_lake.runtime import local_spark
 
 DEFAULT_SCALE = "small"
 DEFAULT_SEED = 42
@@ -38,9 +38,7 @@ class PipelineContext:
 
     @cached_property
     def spark(self) -> SparkSession:
-        config = self.lake.config
-        return build_local_spark("instacart-lake", config.spark_driver_memory,
-                                 config.spark_shuffle_partitions)
+        return local_spark(self.lake.config, "instacart-lake")
 
 
 def _stage_ingest(context: PipelineContext, stage: StageRecord) -> None:
@@ -144,9 +142,13 @@ STAGES: dict[str, Callable[[PipelineContext, StageRecord], None]] = {
 def generated_source(lake: Lake, console: Console) -> Path:
     """The default source: a small generated dataset, made once per lake and reused."""
     from instacart_lake.generate import generate_dataset, scale_named
-    from instacart_lake.locations import uri_to_path
+    from instacart_lake.locations import is_local, uri_to_path
 
-    folder = Path(uri_to_path(lake.locations.meta_uri(f"generated/{DEFAULT_SCALE}-seed{DEFAULT_SEED}")))
+    uri = lake.locations.meta_uri(f"generated/{DEFAULT_SCALE}-seed{DEFAULT_SEED}")
+    if not is_local(uri):
+        raise LakeError(f"the {lake.config.profile} profile's lake is not on this machine, so it keeps no generated "
+                        "dataset: give --source DIR (`lake generate` makes one)")
+    folder = Path(uri_to_path(uri))
     if not (folder / "orders.csv").exists():
         console.print(f"generating the {DEFAULT_SCALE} synthetic dataset (seed {DEFAULT_SEED}) in {folder}")
         generate_dataset(folder, scale_named(DEFAULT_SCALE), DEFAULT_SEED)

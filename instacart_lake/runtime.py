@@ -7,15 +7,16 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from pyspark.sql import SparkSession
 
-from instacart_lake.config import LakeConfig
+from instacart_lake.aws_clients import s3a_settings
+from instacart_lake.config import LakeConfig, spark_settings
+from instacart_lake.jars import spark_jars
 
 log = logging.getLogger(__name__)
 
-DELTA_EXTENSION = "io.delta.sql.DeltaSparkSessionExtension"
 LOG4J2_CONFIG = Path(__file__).with_name("log4j2.properties")
 
 os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")  # pyspark.pandas asks for it when imported
@@ -51,14 +52,22 @@ def build_local_spark(
     app_name: str = "instacart-lake",
     driver_memory: str = "8g",
     shuffle_partitions: int = 8,
+    extra_conf: Mapping[str, str] | None = None,
 ) -> SparkSession:
-    """A local session tuned for a small machine (2 cores, 24 GB): all cores, one JVM, AQE on,
-    few shuffle partitions, no UI, quiet logs, UTC. Returns the active session if one exists."""
+    """A local session with Glue 5.0's engines and tuned for a small machine (2 cores, 24 GB).
+
+    The jars of versions.toml (Delta, Deequ, s3a) go on spark.jars from the folder `make setup`
+    filled, so the session starts offline; Delta is enabled as Glue enables it (lake.toml's
+    `[spark.delta]`). All cores, one JVM, AQE on, few shuffle partitions (Delta's snapshot
+    state too), no UI, quiet logs, UTC. Returns the active session if one exists.
+    """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    jars = spark_jars()
     builder = (
         SparkSession.builder.appName(app_name)
         .master(os.environ.get("LAKE_SPARK_MASTER", "local[*]"))
+        .config("spark.jars", ",".join(str(jar) for jar in jars))
         .config("spark.driver.memory", driver_memory)
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.default.parallelism", str(shuffle_partitions))
@@ -74,7 +83,10 @@ def build_local_spark(
         .config("spark.driver.extraJavaOptions",
                 f"-Dlog4j2.configurationFile={LOG4J2_CONFIG.as_uri()} -XX:+UseG1GC")
         .config("spark.sql.warehouse.dir", os.path.join(os.environ.get("TMPDIR", "/tmp"), "instacart-lake-warehouse"))
+        .config("spark.databricks.delta.snapshotPartitions", str(shuffle_partitions))
     )
+    for key, value in {**spark_settings("delta"), **(extra_conf or {})}.items():
+        builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
@@ -92,17 +104,11 @@ def get_runtime(job_name: str, arguments: dict[str, str], config: LakeConfig) ->
         job = Job(glue_context)
         job.init(job_name, arguments)
         return Runtime(glue_context.spark_session, glue_context, job)
-    spark = build_local_spark(job_name, config.spark_driver_memory, config.spark_shuffle_partitions)
-    return Runtime(spark)
+    return Runtime(local_spark(config, job_name))
 
 
-def delta_extension_enabled(spark: SparkSession) -> bool:
-    """True when the Delta Spark extension is configured and its classes are on the classpath."""
-    extensions = spark.conf.get("spark.sql.extensions", "") or ""
-    if DELTA_EXTENSION not in extensions:
-        return False
-    try:
-        spark.sparkContext._jvm.java.lang.Class.forName(DELTA_EXTENSION)
-    except Exception:  # py4j wraps ClassNotFoundException in a generic error
-        return False
-    return True
+def local_spark(config: LakeConfig, app_name: str) -> SparkSession:
+    """The local session of a profile: its memory and partitions, and on S3 Glue's Delta log
+    store and s3a at the profile's endpoint."""
+    extra = {**spark_settings("delta_on_s3"), **s3a_settings(config)} if config.on_s3 else {}
+    return build_local_spark(app_name, config.spark_driver_memory, config.spark_shuffle_partitions, extra)

@@ -2,12 +2,39 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
+from typing import Callable, TypeVar
+from urllib.parse import urlparse
 
 from pyarrow import fs as pafs
 
+from instacart_lake.aws_clients import s3_filesystem
+from instacart_lake.config import load_config
+from instacart_lake.errors import LakeError
 from instacart_lake.locations import is_local, uri_to_path
+
+S3_PROFILE = "aws"
+"""The profile whose zones are S3 buckets: s3:// URIs are reached with its region and endpoint."""
+
+Operation = TypeVar("Operation", bound=Callable)
+
+
+def _remote_failures_reported(operation: Operation) -> Operation:
+    """A remote store's failures (endpoint unreachable, bucket missing, credentials refused) as
+    one-line LakeErrors about the URI; local failures stay the OSErrors they are."""
+
+    @functools.wraps(operation)
+    def reported(uri: str, *args, **kwargs):
+        try:
+            return operation(uri, *args, **kwargs)
+        except OSError as error:
+            if is_local(uri):
+                raise
+            raise LakeError(f"{uri}: {error}") from None
+
+    return reported
 
 
 @dataclass(frozen=True)
@@ -19,15 +46,19 @@ class Location:
 def resolve(uri: str) -> Location:
     if is_local(uri):
         return Location(pafs.LocalFileSystem(), uri_to_path(uri))
+    if urlparse(uri).scheme == "s3":
+        return Location(s3_filesystem(load_config(profile=S3_PROFILE)), uri.removeprefix("s3://"))
     filesystem, path = pafs.FileSystem.from_uri(uri)
     return Location(filesystem, path)
 
 
+@_remote_failures_reported
 def exists(uri: str) -> bool:
     loc = resolve(uri)
     return loc.filesystem.get_file_info(loc.path).type != pafs.FileType.NotFound
 
 
+@_remote_failures_reported
 def read_bytes(uri: str) -> bytes:
     loc = resolve(uri)
     with loc.filesystem.open_input_stream(loc.path, compression=None) as stream:
@@ -38,6 +69,7 @@ def read_text(uri: str) -> str:
     return read_bytes(uri).decode("utf-8")
 
 
+@_remote_failures_reported
 def write_bytes_atomic(uri: str, data: bytes) -> None:
     """Write a file so that readers see the old content or the whole new content, never a part.
 
@@ -64,6 +96,7 @@ def write_text_atomic(uri: str, text: str) -> None:
     write_bytes_atomic(uri, text.encode("utf-8"))
 
 
+@_remote_failures_reported
 def list_files(uri: str, recursive: bool = True) -> list[str]:
     """URIs of the files under a folder (empty when the folder does not exist), sorted."""
     loc = resolve(uri)
@@ -76,6 +109,7 @@ def list_files(uri: str, recursive: bool = True) -> list[str]:
     )
 
 
+@_remote_failures_reported
 def delete(uri: str) -> None:
     loc = resolve(uri)
     info = loc.filesystem.get_file_info(loc.path)
@@ -85,6 +119,7 @@ def delete(uri: str) -> None:
         loc.filesystem.delete_file(loc.path)
 
 
+@_remote_failures_reported
 def move(source_uri: str, target_uri: str) -> None:
     """Rename a file into place (atomic on a local filesystem; a copy then delete on S3)."""
     source = resolve(source_uri)

@@ -7,15 +7,23 @@ basket and is evaluated on the validation users."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import importlib.util
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import duckdb
 import pytest
 from deltalake import DeltaTable
 
 from instacart_lake.cli import main
 from instacart_lake.context import Lake
+from instacart_lake.delta import DeltaTableIO
 from instacart_lake.generate import generate_dataset, scale_named
 from instacart_lake.locations import uri_to_path
 from instacart_lake.ml.local_runner import LocalJobs, local_stage_settings
@@ -255,3 +263,79 @@ def test_a_run_from_the_score_stage_asks_for_the_train_stage(pipeline, capsys):
 
     assert "the score stage scores the model version the train stage makes" in capsys.readouterr().err
     assert load_latest_run(lake).stages[0].outcome == "failed"
+
+
+def comparable(value):
+    """A value as both Spark and Arrow hand it out: maps as sorted pairs, times as naive UTC."""
+    if isinstance(value, dict):
+        return sorted((key, comparable(item)) for key, item in value.items())
+    if isinstance(value, list):
+        items = [comparable(item) for item in value]
+        return sorted(items) if items and isinstance(value[0], tuple) else items
+    if isinstance(value, tuple):
+        return tuple(comparable(item) for item in value)
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def arrow_rows(table, columns: list[str]) -> list[tuple]:
+    return sorted((tuple(comparable(row[c]) for c in columns) for row in table.to_pylist()), key=repr)
+
+
+def test_every_table_reads_the_same_through_delta_spark_delta_rs_and_duckdb(spark, pipeline):
+    lake, _ = pipeline
+    table_io = DeltaTableIO(spark)
+    checked = []
+    for zone in ("clean", "curated", "ml"):
+        for entry in lake.catalog.get_tables(lake.locations.database(zone)):
+            uri = lake.locations.table_uri(zone, entry["Name"])
+            by_spark = table_io.read(uri)
+            columns = by_spark.columns
+            spark_rows = sorted((tuple(comparable(v) for v in row) for row in by_spark.collect()), key=repr)
+            table = DeltaTable(uri_to_path(uri))
+            assert arrow_rows(table.to_pyarrow_table(), columns) == spark_rows, uri
+            protocol = table.protocol()
+            assert (protocol.min_reader_version, protocol.min_writer_version) == (1, 2), uri
+            assert not protocol.reader_features and not protocol.writer_features, uri
+            if zone == "curated":
+                connection = duckdb.connect()
+                connection.register("snapshot", table.to_pyarrow_dataset())
+                by_duckdb = connection.execute(f"select {', '.join(columns)} from snapshot").fetch_arrow_table()
+                assert arrow_rows(by_duckdb, columns) == spark_rows, uri
+            checked.append((zone, entry["Name"], len(spark_rows)))
+    assert {name for zone, name, _ in checked if zone == "curated"} == set(FEATURE_KEYS) | set(GOLD_SCHEMAS)
+    assert {"orders", "order_products__prior", "dq_results", "ml_candidates"} <= {name for _, name, _ in checked}
+    assert all(rows > 0 for _, _, rows in checked)
+
+
+def test_a_job_killed_between_its_writes_leaves_every_table_at_a_committed_version(pipeline):
+    """kill -9 of job 2 (driver and JVM) once its first feature table has data files but no
+    commit: that table and the others stay at their previous versions with the same rows."""
+    lake, _ = pipeline
+    root = Path(uri_to_path(lake.locations.zone_uri("raw"))).parent
+    curated = {name: delta(lake, "curated", name) for name in FEATURE_KEYS}
+    before = {name: (table.version(), sorted_rows(table.to_pyarrow_table(), FEATURE_KEYS[name]))
+              for name, table in curated.items()}
+    data_files = {name: set(Path(uri_to_path(lake.locations.table_uri("curated", name))).rglob("*.parquet"))
+                  for name in FEATURE_KEYS}
+    job = subprocess.Popen(
+        [sys.executable, str(GLUE_JOBS / "clean_to_curated.py"), "--JOB_NAME", "clean_to_curated",
+         "--lake_profile", "local"],
+        env={**os.environ, "LAKE_ROOT": str(root)}, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    new_files = set()
+    while not new_files and job.poll() is None and time.monotonic() < deadline:
+        new_files = {name for name in FEATURE_KEYS
+                     if set(Path(uri_to_path(lake.locations.table_uri("curated", name))).rglob("*.parquet"))
+                     - data_files[name]}
+        time.sleep(0.005)
+    os.killpg(job.pid, signal.SIGKILL)
+    job.wait()
+
+    assert new_files, "job 2 ended before it wrote a feature table's files"
+    for name, (version, rows) in before.items():
+        table = DeltaTable(uri_to_path(lake.locations.table_uri("curated", name)))
+        assert table.version() == version, name
+        assert sorted_rows(table.to_pyarrow_table(), FEATURE_KEYS[name]) == rows, name

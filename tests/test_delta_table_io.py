@@ -1,16 +1,21 @@
-"""The embedded Delta backend: writes, merges, time travel, history, and readers other than Spark."""
+"""Delta tables through the Delta Spark extension: writes, merges, time travel, history, vacuum,
+readers other than Spark, and tables an older writer (delta-rs) made."""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import pytest
-from deltalake import DeltaTable
+from deltalake import DeltaTable, write_deltalake
+from pyspark.errors import PythonException
+from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.testing import assertDataFrameEqual
 
-from instacart_lake.delta import EmbeddedDeltaTableIO, open_table_io
+from instacart_lake.delta import DeltaTableIO
 from instacart_lake.errors import LakeError
 from instacart_lake.locations import uri_to_path
 
@@ -26,8 +31,8 @@ D1, D2, D3 = dt.date(2024, 1, 1), dt.date(2024, 1, 2), dt.date(2024, 1, 3)
 
 
 @pytest.fixture
-def io(spark) -> EmbeddedDeltaTableIO:
-    return EmbeddedDeltaTableIO(spark)
+def io(spark) -> DeltaTableIO:
+    return DeltaTableIO(spark)
 
 
 @pytest.fixture
@@ -43,8 +48,9 @@ def live_paths(uri: str) -> set[str]:
     return set(DeltaTable(uri_to_path(uri)).file_uris())
 
 
-def test_open_table_io_is_embedded_without_the_delta_extension(spark):
-    assert isinstance(open_table_io(spark), EmbeddedDeltaTableIO)
+def data_files_on_disk(uri: str) -> set[str]:
+    root = Path(uri_to_path(uri))
+    return {str(path) for path in root.rglob("*.parquet") if "_delta_log" not in path.parts}
 
 
 def test_first_write_creates_the_table_and_append_adds_rows(spark, io, orders_uri):
@@ -61,8 +67,16 @@ def test_first_write_creates_the_table_and_append_adds_rows(spark, io, orders_ur
     result = io.read(orders_uri)
     assert result.schema == SCHEMA
     assertDataFrameEqual(result, frame(spark, [(1, 10, "prior", D1), (2, 10, None, None), (3, 11, "train", D2)]))
-    assert DeltaTable(uri_to_path(orders_uri)).protocol().min_reader_version == 1
-    assert DeltaTable(uri_to_path(orders_uri)).protocol().min_writer_version == 2
+
+
+def test_tables_use_the_protocol_that_delta_3_readers_and_athena_read(spark, io, orders_uri):
+    io.write(frame(spark, [(1, 10, "prior", D1)]), orders_uri, mode="overwrite", run_id="r1", job_name="j",
+             partition_by=["eval_set"])
+    io.merge_by_key(frame(spark, [(1, 10, "prior", D2)]), orders_uri, keys=["order_id"], run_id="r2", job_name="j")
+
+    protocol = DeltaTable(uri_to_path(orders_uri)).protocol()
+    assert (protocol.min_reader_version, protocol.min_writer_version) == (1, 2)
+    assert not protocol.reader_features and not protocol.writer_features
 
 
 def test_overwrite_replaces_the_whole_table(spark, io, orders_uri):
@@ -76,6 +90,15 @@ def test_overwrite_replaces_the_whole_table(spark, io, orders_uri):
     assertDataFrameEqual(io.read(orders_uri), frame(spark, [(5, 12, "test", D3)]))
 
 
+def test_overwrite_may_change_the_schema(spark, io, orders_uri):
+    io.write(frame(spark, [(1, 10, "prior", D1)]), orders_uri, mode="overwrite", run_id="r1", job_name="j")
+    other = frame(spark, [(2, "x")], "order_id long, note string")
+
+    io.write(other, orders_uri, mode="overwrite", run_id="r2", job_name="j")
+
+    assertDataFrameEqual(io.read(orders_uri), other)
+
+
 def test_replace_partitions_replaces_only_the_partitions_in_the_data(spark, io, orders_uri):
     io.write(frame(spark, [(1, 10, "prior", D1), (2, 11, "train", D2), (3, 12, None, D3)]), orders_uri,
              mode="overwrite", run_id="r1", job_name="j", partition_by=["eval_set"])
@@ -86,6 +109,14 @@ def test_replace_partitions_replaces_only_the_partitions_in_the_data(spark, io, 
     expected = [(7, 10, "prior", D3), (8, 13, "prior", D3), (9, 14, "test", D1), (2, 11, "train", D2),
                 (3, 12, None, D3)]
     assertDataFrameEqual(io.read(orders_uri), frame(spark, expected))
+
+
+def test_replace_partitions_needs_a_partitioned_table(spark, io, orders_uri):
+    io.write(frame(spark, [(1, 10, "prior", D1)]), orders_uri, mode="overwrite", run_id="r1", job_name="j")
+
+    with pytest.raises(LakeError, match="replace_partitions needs a partitioned table"):
+        io.write(frame(spark, [(2, 10, "prior", D1)]), orders_uri, mode="overwrite", run_id="r2", job_name="j",
+                 replace_partitions=True)
 
 
 def test_merge_by_key_on_an_unpartitioned_table_rewrites_only_the_files_with_matching_keys(spark, io, orders_uri):
@@ -146,14 +177,22 @@ def test_merge_by_key_creates_the_table_when_there_is_none(spark, io, orders_uri
     assert DeltaTable(uri_to_path(orders_uri)).metadata().partition_columns == ["eval_set"]
 
 
-def test_merge_by_key_refuses_repeated_keys_and_commits_nothing(spark, io, orders_uri):
-    io.write(frame(spark, [(1, 10, "prior", D1)]), orders_uri, mode="append", run_id="r1", job_name="j")
+def test_merge_by_key_refuses_repeated_keys_that_the_table_has_and_commits_nothing(spark, io, orders_uri):
+    io.write(frame(spark, [(2, 10, "prior", D1)]), orders_uri, mode="append", run_id="r1", job_name="j")
 
-    with pytest.raises(LakeError, match=r"repeat keys \['order_id'\], e.g. \(2,\)"):
+    with pytest.raises(LakeError, match=r"repeat keys \['order_id'\].*nothing was committed"):
         io.merge_by_key(frame(spark, [(2, 10, "prior", D1), (2, 11, "train", D2)]), orders_uri,
                         keys=["order_id"], run_id="r2", job_name="merge_orders")
 
     assert io.version(orders_uri) == 0
+
+
+def test_merge_by_key_refuses_another_partitioning(spark, io, orders_uri):
+    io.write(frame(spark, [(1, 10, "prior", D1)]), orders_uri, mode="append", run_id="r1", job_name="j")
+
+    with pytest.raises(LakeError, match=r"partitioned by \[\], not \['eval_set'\]"):
+        io.merge_by_key(frame(spark, [(1, 10, "prior", D1)]), orders_uri, keys=["order_id"], run_id="r2",
+                        job_name="j", partition_by=["eval_set"])
 
 
 def test_append_with_a_different_schema_is_refused(spark, io, orders_uri):
@@ -174,11 +213,11 @@ def test_time_travel_reads_an_older_version(spark, io, orders_uri):
     assertDataFrameEqual(io.read(orders_uri, version=0), frame(spark, [(1, 10, "prior", D1)]))
     assertDataFrameEqual(io.read(orders_uri, version=1), frame(spark, [(1, 10, "prior", D1), (2, 11, "train", D2)]))
     assertDataFrameEqual(io.read(orders_uri), frame(spark, [(3, 12, "test", D3)]))
-    with pytest.raises(LakeError, match="no version 7"):
+    with pytest.raises(LakeError, match="no version 7 \\(the latest is 2\\)"):
         io.read(orders_uri, version=7)
 
 
-def test_history_records_run_id_job_name_and_rows_written(spark, io, orders_uri):
+def test_history_ties_every_commit_to_its_job_run(spark, io, orders_uri):
     io.write(frame(spark, [(1, 10, "prior", D1), (2, 11, "train", D2)]), orders_uri,
              mode="overwrite", run_id="run-1", job_name="clean_orders", partition_by=["eval_set"])
     io.merge_by_key(frame(spark, [(2, 11, "train", D3)]), orders_uri,
@@ -186,15 +225,14 @@ def test_history_records_run_id_job_name_and_rows_written(spark, io, orders_uri)
 
     history = io.history(orders_uri)
 
-    summary = [(h["version"], h["operation"], h["write_mode"], h["run_id"], h["job_name"], h["rows_written"])
-               for h in history]
+    summary = [(h["version"], h["operation"], h["write_mode"], h["run_id"], h["job_name"]) for h in history]
     assert summary == [
-        (1, "WRITE", "merge_by_key", "run-2", "merge_orders", 1),
-        (0, "CREATE TABLE", "overwrite", "run-1", "clean_orders", 2),
+        (1, "MERGE", "merge_by_key", "run-2", "merge_orders"),
+        (0, "WRITE", "overwrite", "run-1", "clean_orders"),
     ]
+    assert history[1]["rows_written"] == 2
     assert all(isinstance(h["timestamp"], dt.datetime) and h["timestamp"].tzinfo for h in history)
-    commit_info = DeltaTable(uri_to_path(orders_uri)).history(1)[0]
-    assert (commit_info["run_id"], commit_info["job_name"]) == ("run-2", "merge_orders")
+    assert '"run_id": "run-2"' in DeltaTable(uri_to_path(orders_uri)).history(1)[0]["userMetadata"]
 
 
 def test_delta_rs_duckdb_and_spark_read_the_same_rows(spark, io, orders_uri):
@@ -215,3 +253,70 @@ def test_delta_rs_duckdb_and_spark_read_the_same_rows(spark, io, orders_uri):
     assert sorted(tuple(row[c] for c in columns) for row in by_delta_rs) == expected
     assert by_duckdb == expected
     assert by_spark == expected
+
+
+def test_files_of_a_write_that_never_committed_are_invisible_and_vacuumed(spark, io, orders_uri):
+    io.write(frame(spark, [(1, 10, "prior", D1)]), orders_uri, mode="overwrite", run_id="r1", job_name="j",
+             partition_by=["eval_set"])
+    live = data_files_on_disk(orders_uri)
+    # What a job killed after writing its data files and before its commit leaves behind.
+    frame(spark, [(9, 19, "prior", D2)]).write.partitionBy("eval_set").mode("append").parquet(
+        f"file://{uri_to_path(orders_uri)}")
+    dead = data_files_on_disk(orders_uri) - live
+    assert dead
+
+    assertDataFrameEqual(io.read(orders_uri), frame(spark, [(1, 10, "prior", D1)]))
+    assert io.vacuum(orders_uri, retain=dt.timedelta(hours=1)) == []
+
+    assert {uri_to_path(path) for path in io.vacuum(orders_uri, retain=dt.timedelta(0))} == dead
+    assert data_files_on_disk(orders_uri) == live
+    assertDataFrameEqual(io.read(orders_uri), frame(spark, [(1, 10, "prior", D1)]))
+
+
+def test_vacuum_keeps_what_the_retained_versions_read(spark, io, orders_uri):
+    io.write(frame(spark, [(1, 10, "prior", D1)]), orders_uri, mode="overwrite", run_id="r1", job_name="j")
+    first = live_paths(orders_uri)
+    io.write(frame(spark, [(2, 11, "train", D2)]), orders_uri, mode="overwrite", run_id="r2", job_name="j")
+    second = live_paths(orders_uri)
+
+    assert io.vacuum(orders_uri, retain=dt.timedelta(days=7)) == []
+    assertDataFrameEqual(io.read(orders_uri, version=0), frame(spark, [(1, 10, "prior", D1)]))
+
+    deleted = {uri_to_path(path) for path in io.vacuum(orders_uri, retain=dt.timedelta(0))}
+    assert {uri_to_path(path) for path in first} <= deleted
+    assert not {uri_to_path(path) for path in second} & deleted
+    assertDataFrameEqual(io.read(orders_uri), frame(spark, [(2, 11, "train", D2)]))
+
+
+def test_a_spark_job_that_fails_leaves_the_table_as_it_was(spark, io, orders_uri):
+    rows = [(1, 10, "prior", D1), (2, 11, "train", D2)]
+    io.write(frame(spark, rows), orders_uri, mode="overwrite", run_id="r1", job_name="j")
+
+    @F.udf("long")
+    def fail_on_order_three(order_id):
+        if order_id == 3:
+            raise ValueError("order 3 is broken")
+        return order_id
+
+    failing = frame(spark, [(4, 14, "prior", D1), (3, 13, "train", D2)]).withColumn(
+        "order_id", fail_on_order_three("order_id"))
+    with pytest.raises(PythonException, match="order 3 is broken"):
+        io.write(failing, orders_uri, mode="append", run_id="r2", job_name="j")
+
+    assert io.version(orders_uri) == 0
+    assertDataFrameEqual(io.read(orders_uri), frame(spark, rows))
+
+
+def test_a_table_that_delta_rs_committed_reads_and_merges_on(spark, io, orders_uri):
+    """Lakes written before the Delta Spark writer had their tables committed by delta-rs."""
+    arrow = pa.table({"order_id": pa.array([1, 2], pa.int64()), "user_id": pa.array([10, 11], pa.int64()),
+                      "eval_set": ["prior", "train"], "order_date": pa.array([D1, D2], pa.date32())})
+    write_deltalake(uri_to_path(orders_uri), arrow, partition_by=["eval_set"])
+
+    assertDataFrameEqual(io.read(orders_uri), frame(spark, [(1, 10, "prior", D1), (2, 11, "train", D2)]))
+    version = io.merge_by_key(frame(spark, [(2, 11, "train", D3), (3, 12, "test", D3)]), orders_uri,
+                              keys=["order_id"], run_id="r2", job_name="j")
+
+    assert version == 1
+    assertDataFrameEqual(io.read(orders_uri),
+                         frame(spark, [(1, 10, "prior", D1), (2, 11, "train", D3), (3, 12, "test", D3)]))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from instacart_lake.aws_clients import S3A_FILESYSTEM, boto3_client, s3a_settings
 from instacart_lake.config import load_config
 from instacart_lake.errors import LakeError
 from instacart_lake.job_args import new_job_run_id, resolve_options
@@ -51,6 +52,21 @@ def test_aws_profile_uses_buckets_and_environment_overrides():
     assert locations.table_uri("raw", "orders") == "s3://my-raw/orders"
     assert locations.zone_uri("ml") == "s3://instacart-lake-ml"
     assert locations.meta_uri("runs") == "s3://instacart-lake-ml/_meta/runs"
+
+
+def test_an_s3_compatible_endpoint_serves_every_client_of_the_profile():
+    config = load_config("aws", environ={"LAKE_ENDPOINT_URL": "http://127.0.0.1:5000/"})
+    settings = s3a_settings(config)
+
+    assert config.endpoint_url == "http://127.0.0.1:5000"
+    assert boto3_client(config, "glue").meta.endpoint_url == "http://127.0.0.1:5000"
+    assert settings["spark.hadoop.fs.s3.impl"] == settings["spark.hadoop.fs.s3a.impl"] == S3A_FILESYSTEM
+    assert settings["spark.hadoop.fs.s3a.endpoint"] == "http://127.0.0.1:5000"
+    assert settings["spark.hadoop.fs.s3a.connection.ssl.enabled"] == "false"
+    assert settings["spark.hadoop.fs.s3a.path.style.access"] == "true"
+    assert "spark.hadoop.fs.s3a.endpoint" not in s3a_settings(load_config("aws", environ={}))
+    with pytest.raises(LakeError, match="is not an http:// or https:// address"):
+        load_config("aws", environ={"LAKE_ENDPOINT_URL": "127.0.0.1:5000"})
 
 
 def test_environment_chooses_the_profile_and_root(tmp_path):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from deltalake import DeltaTable
 
-from instacart_lake.delta import open_table_io
+from instacart_lake.delta import DeltaTableIO
 from instacart_lake.errors import QualityGateFailed
 from instacart_lake.jobs.publish_predictions import run_publish_predictions
 from instacart_lake.locations import uri_to_path
@@ -24,7 +24,7 @@ SCORES = [(10, 100, 0.9), (10, 101, 0.8), (10, 102, 0.05), (11, 200, 0.02)]
 
 
 def write_inputs(spark, lake) -> None:
-    table_io = open_table_io(spark)
+    table_io = DeltaTableIO(spark)
     orders = spark.createDataFrame(ORDERS, "order_id int, user_id int, eval_set string")
     table_io.write(orders, lake.locations.table_uri("clean", "orders"), mode="overwrite",
                    run_id="setup", job_name="test")
@@ -101,5 +101,5 @@ def test_a_candidate_without_a_score_stops_the_publication(spark, lake):
     with pytest.raises(QualityGateFailed, match="reorder_scores: CustomSql"):
         run_publish_predictions(spark, lake, "run-1", "reorder-v1", uri)
 
-    assert not open_table_io(spark).exists(lake.locations.table_uri("curated", "reorder_scores"))
+    assert not DeltaTableIO(spark).exists(lake.locations.table_uri("curated", "reorder_scores"))
 

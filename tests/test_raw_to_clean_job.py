@@ -17,7 +17,7 @@ from deltalake import DeltaTable
 from instacart_lake import storage
 from instacart_lake.cli import main
 from instacart_lake.context import Lake
-from instacart_lake.delta import open_table_io
+from instacart_lake.delta import DeltaTableIO
 from instacart_lake.errors import QualityGateFailed
 from instacart_lake.generate import generate_dataset, scale_named
 from instacart_lake.ingest import ingest
@@ -196,7 +196,7 @@ def test_tables_results_and_metrics_are_recorded(loaded):
 
 def test_a_rerun_of_the_glue_script_over_the_same_input_changes_nothing(spark, loaded, monkeypatch):
     lake, _ = loaded
-    table_io = open_table_io(spark)
+    table_io = DeltaTableIO(spark)
     before = {name: table_io.version(lake.locations.table_uri("clean", name)) for name in SOURCE_TABLES}
     monkeypatch.setenv("LAKE_ROOT", uri_to_path(lake.config.zone_uris["raw"]).removesuffix("/raw"))
     script = importlib.util.spec_from_file_location("raw_to_clean_script", GLUE_JOBS / "raw_to_clean.py")
@@ -235,7 +235,7 @@ def test_a_run_that_dies_half_way_is_completed_by_the_next(spark, datasets, tmp_
 
     with pytest.raises(Exception):
         run_raw_to_clean(spark, lake, "jr_dies")
-    table_io = open_table_io(spark)
+    table_io = DeltaTableIO(spark)
     assert table_io.version(lake.locations.table_uri("clean", "orders")) == 0
     assert table_io.exists(lake.locations.table_uri("clean", "order_products__prior"))
     ledger = json.loads(storage.read_text(lake.locations.ledger_uri("raw_to_clean")))["processed"]

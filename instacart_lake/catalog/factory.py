@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from instacart_lake.aws_clients import boto3_client
 from instacart_lake.catalog.base import Catalog
 from instacart_lake.catalog.embedded import EmbeddedCatalog
 from instacart_lake.catalog.errors import CatalogError
@@ -14,5 +15,5 @@ def open_catalog(config: LakeConfig, locations: Locations) -> Catalog:
     if config.catalog == "embedded":
         return EmbeddedCatalog(locations.catalog_uri)
     if config.catalog == "glue":
-        return GlueCatalog(region_name=config.region)
+        return GlueCatalog(client=boto3_client(config, "glue"))
     raise CatalogError(f"unknown catalog {config.catalog!r} in profile {config.profile} (use embedded or glue)")

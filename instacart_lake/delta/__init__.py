@@ -1,6 +1,5 @@
-"""Delta tables of the lake: one interface (DeltaTableIO), two backends (Spark-Delta, embedded)."""
+"""Delta tables of the lake, through the Delta Spark extension (DeltaTableIO)."""
 
-from instacart_lake.delta.embedded import EmbeddedDeltaTableIO
-from instacart_lake.delta.table_io import DeltaTableIO, open_table_io
+from instacart_lake.delta.table_io import DeltaTableIO
 
-__all__ = ["DeltaTableIO", "EmbeddedDeltaTableIO", "open_table_io"]
+__all__ = ["DeltaTableIO"]

@@ -1,9 +1,8 @@
 """What each commit records about the run that made it, and the history entries read back.
 
-Both backends put the same JSON in the commit's `userMetadata` (the field Delta Spark's
-`userMetadata` option and DESCRIBE HISTORY use): run id, job name, the write mode and a write id
-unique to the commit, by which a writer finds the version its commit got. The embedded backend
-also records run_id and job_name as top-level commit info keys.
+Every commit carries JSON in its `userMetadata` (the field of Delta's commit info that the
+writer option `userMetadata` sets and DESCRIBE HISTORY shows): run id, job name, the write mode
+and a write id unique to the commit, by which a writer finds the version its commit got.
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ def history_entry(
     user_metadata_text: str | None,
     operation_metrics: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
-    """One commit as the table interface reports it (the same shape for both backends)."""
+    """One commit as the table interface reports it."""
     recorded = _parse_user_metadata(user_metadata_text)
     metrics = {key: str(value) for key, value in (operation_metrics or {}).items()}
     rows = metrics.get("numOutputRows")

@@ -1,22 +1,41 @@
-"""The one Delta table interface of the lake, and the choice of its backend."""
+"""The lake's Delta tables, through the Delta Spark extension as Glue 5.0 runs it
+(`--datalake-formats delta`; locally the same jars and settings, see runtime.py).
+
+Every write commits one new version and returns it; each commit's `userMetadata` records the
+job run that made it (see commit_info.py), and the version a commit got is found by its write
+id, since other writers may have committed since. Nothing a write does is visible before its
+commit: a job killed earlier leaves the table at its previous version, and the files it had
+written are removed by `vacuum` once older than the retention.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
+from delta.tables import DeltaTable
+from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql.utils import CapturedException
 
-from instacart_lake.delta.embedded import EmbeddedDeltaTableIO
-from instacart_lake.runtime import delta_extension_enabled
+from instacart_lake.delta.commit_info import WriteMode, history_entry, new_write_id, user_metadata
+from instacart_lake.delta.paths import hadoop_location
+from instacart_lake.delta.spark_conf import session_conf
+from instacart_lake.delta.table_schema import conform
+from instacart_lake.errors import LakeError
+
+RECENT_COMMITS = 20
+USER_METADATA_CONF = "spark.databricks.delta.commitInfo.userMetadata"
+RETENTION_CHECK_CONF = "spark.databricks.delta.retentionDurationCheck.enabled"
+MULTIPLE_MATCHES = "DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE"
 
 
-class DeltaTableIO(Protocol):
-    """Reads and writes Delta tables at URIs (`file:///...` locally, `s3://...` on AWS).
+class DeltaTableIO:
+    """Reads and writes Delta tables at URIs (`file:///...` locally, `s3://...` on AWS)."""
 
-    Every write commits one new version and returns it; each commit records `run_id` and
-    `job_name`. Nothing a write does is visible before its commit.
-    """
+    def __init__(self, spark: SparkSession):
+        self.spark = spark
 
     def write(
         self,
@@ -30,7 +49,24 @@ class DeltaTableIO(Protocol):
         replace_partitions: bool = False,
     ) -> int:
         """Create, append to or overwrite the table; with `replace_partitions` (mode overwrite)
-        only the partitions present in `df` are replaced."""
+        only the partitions present in `df` are replaced. An overwrite may change the schema and
+        the partitioning; an append must match the table's columns (types are cast)."""
+        if mode not in ("overwrite", "append"):
+            raise ValueError(f"mode must be 'overwrite' or 'append', not {mode!r}")
+        if replace_partitions and mode != "overwrite":
+            raise ValueError("replace_partitions=True needs mode='overwrite'")
+        write_mode: WriteMode = "replace_partitions" if replace_partitions else mode
+        path = hadoop_location(uri)
+        exists = self.exists(uri)
+        if exists and write_mode != "overwrite":
+            existing = self._partition_columns(path)
+            if partition_by is not None and list(partition_by) != existing:
+                raise LakeError(f"{uri}: the table is partitioned by {existing}, not {list(partition_by)}")
+            if replace_partitions and not existing:
+                raise LakeError(f"{uri}: replace_partitions needs a partitioned table")
+            df = conform(df, self.spark.read.format("delta").load(path).schema, uri)
+            partition_by = existing
+        return self._save(df, path, mode, write_mode, run_id, job_name, partition_by)
 
     def merge_by_key(
         self,
@@ -42,29 +78,127 @@ class DeltaTableIO(Protocol):
         job_name: str,
         partition_by: list[str] | None = None,
     ) -> int:
-        """Upsert: rows of `df` replace the rows with the same key, the others are added."""
+        """Upsert with MERGE INTO: rows of `df` replace the table's rows with the same key, the
+        others are added. Keys compare with `=`, so a row with a null key never replaces one.
+        The keys of `df` must be unique (the quality gates check it); a key of `df` that repeats
+        and matches a table row is refused and nothing is committed. A merge into no table
+        creates it with every row, as MERGE would insert them, in one write."""
+        missing = [key for key in keys if key not in df.columns]
+        if not keys or missing:
+            raise LakeError(f"{uri}: merge keys {keys} must be columns of the data (missing: {missing})")
+        path = hadoop_location(uri)
+        if not self.exists(uri):
+            return self._save(df, path, "append", "merge_by_key", run_id, job_name, partition_by)
+        existing = self._partition_columns(path)
+        if partition_by is not None and list(partition_by) != existing:
+            raise LakeError(f"{uri}: the table is partitioned by {existing}, not {list(partition_by)}")
+        target = DeltaTable.forPath(self.spark, path)
+        source = conform(df, target.toDF().schema, uri)
+        write_id = new_write_id()
+        condition = " AND ".join(f"target.`{key}` = source.`{key}`" for key in keys)
+        merge = (
+            target.alias("target")
+            .merge(source.alias("source"), condition)
+            .whenMatchedUpdateAll()
+            .whenNotMatchedInsertAll()
+        )
+        with session_conf(self.spark, USER_METADATA_CONF, user_metadata(run_id, job_name, "merge_by_key", write_id)):
+            try:
+                merge.execute()
+            except CapturedException as error:
+                if MULTIPLE_MATCHES in str(error):
+                    raise LakeError(f"{uri}: the merge data repeat keys {keys} that the table has; "
+                                    "nothing was committed") from None
+                raise
+        return self._committed_version(path, write_id)
 
     def read(self, uri: str, version: int | None = None) -> DataFrame:
         """The current snapshot, or `version` (time travel)."""
+        self._require(uri)
+        path = hadoop_location(uri)
+        if version is None:
+            return self.spark.read.format("delta").load(path)
+        latest = self.version(uri)
+        if not 0 <= version <= latest:
+            raise LakeError(f"{uri}: no version {version} (the latest is {latest})")
+        try:
+            return self.spark.read.format("delta").option("versionAsOf", version).load(path)
+        except AnalysisException as error:  # the version's log files are gone (log retention)
+            raise LakeError(f"{uri}: version {version} can no longer be read: {error.getMessage()}") from None
 
     def version(self, uri: str) -> int | None:
         """The latest version, None when there is no table."""
+        if not self.exists(uri):
+            return None
+        return DeltaTable.forPath(self.spark, hadoop_location(uri)).history(1).first()["version"]
 
     def history(self, uri: str) -> list[dict[str, Any]]:
         """Commits, newest first: version, timestamp, operation, write_mode, run_id, job_name,
         write_id, rows_written, operation_metrics."""
+        self._require(uri)
+        return [history_entry(*row) for row in self._history_rows(hadoop_location(uri), None)]
 
     def exists(self, uri: str) -> bool:
         """Whether a Delta table is at `uri`."""
+        return DeltaTable.isDeltaTable(self.spark, hadoop_location(uri))
 
-    def remove_orphans(self, uri: str, older_than: dt.timedelta) -> list[str]:
-        """Delete files no version references and older than `older_than`; their URIs."""
+    def vacuum(self, uri: str, retain: dt.timedelta) -> list[str]:
+        """Delete the files that no version younger than `retain` reads, and the files of writes
+        that never committed once older than `retain`; the paths deleted. A retention shorter
+        than Delta's 7-day default is the caller's explicit choice."""
+        self._require(uri)
+        statement = f"VACUUM delta.`{hadoop_location(uri)}` RETAIN {retain.total_seconds() / 3600} HOURS"
+        with session_conf(self.spark, RETENTION_CHECK_CONF, "false"):
+            doomed = [row["path"] for row in self.spark.sql(f"{statement} DRY RUN").collect()]
+            if doomed:
+                self.spark.sql(statement).collect()
+        return doomed
 
+    def _require(self, uri: str) -> None:
+        if not self.exists(uri):
+            raise LakeError(f"{uri}: no Delta table there")
 
-def open_table_io(spark: SparkSession) -> DeltaTableIO:
-    """The Spark-Delta backend where the Delta extension is on the classpath, else the embedded one."""
-    if delta_extension_enabled(spark):
-        from instacart_lake.delta.spark_delta import SparkDeltaTableIO  # needs the delta-spark package
+    def _partition_columns(self, path: str) -> list[str]:
+        return list(self.spark.sql(f"DESCRIBE DETAIL delta.`{path}`").first()["partitionColumns"])
 
-        return SparkDeltaTableIO(spark)
-    return EmbeddedDeltaTableIO(spark)
+    def _save(
+        self,
+        df: DataFrame,
+        path: str,
+        mode: str,
+        write_mode: WriteMode,
+        run_id: str,
+        job_name: str,
+        partition_by: list[str] | None,
+    ) -> int:
+        missing = [name for name in partition_by or [] if name not in df.columns]
+        if missing:
+            raise LakeError(f"{path}: partition columns {missing} are not columns of the data")
+        write_id = new_write_id()
+        writer = df.write.format("delta").mode(mode).option(
+            "userMetadata", user_metadata(run_id, job_name, write_mode, write_id)
+        )
+        if partition_by:
+            writer = writer.partitionBy(*partition_by)
+        if write_mode == "replace_partitions":
+            writer = writer.option("partitionOverwriteMode", "dynamic")
+        elif write_mode == "overwrite":
+            # static even where the session sets dynamic partition overwrite, which Delta honours
+            writer = writer.option("partitionOverwriteMode", "static").option("overwriteSchema", "true")
+        writer.save(path)
+        return self._committed_version(path, write_id)
+
+    def _committed_version(self, path: str, write_id: str) -> int:
+        for limit in (RECENT_COMMITS, None):
+            for row in self._history_rows(path, limit):
+                entry = history_entry(*row)
+                if entry["write_id"] == write_id:
+                    return entry["version"]
+        raise RuntimeError(f"{path}: the commit of write {write_id} is not in the history")
+
+    def _history_rows(self, path: str, limit: int | None) -> list[tuple]:
+        history = DeltaTable.forPath(self.spark, path).history(limit)
+        rows = history.select(
+            "version", F.unix_millis("timestamp"), "operation", "userMetadata", "operationMetrics"
+        ).collect()
+        return [tuple(row) for row in rows]

@@ -17,7 +17,7 @@ from pyspark import StorageLevel
 from pyspark.sql import SparkSession
 
 from instacart_lake.context import Lake
-from instacart_lake.delta import open_table_io
+from instacart_lake.delta import DeltaTableIO
 from instacart_lake.errors import QualityGateFailed
 from instacart_lake.jobs.quality_gate import (
     RULESETS_DIR,
@@ -35,7 +35,7 @@ UNCACHED_TABLES = frozenset({"up_features"})
 
 def run_clean_to_curated(spark: SparkSession, lake: Lake, run_id: str,
                          rulesets_dir: Path = RULESETS_DIR / "curated") -> list[GatedTableRun]:
-    table_io = open_table_io(spark)
+    table_io = DeltaTableIO(spark)
     clean = {name: table_io.read(lake.locations.table_uri("clean", name))
              for name in ("orders", "order_products__prior", "products")}
     tables = build_feature_tables(clean["orders"], clean["order_products__prior"])

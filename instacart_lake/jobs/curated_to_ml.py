@@ -18,7 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from instacart_lake.context import Lake
-from instacart_lake.delta import open_table_io
+from instacart_lake.delta import DeltaTableIO
 from instacart_lake.registration import register_delta_table
 from instacart_lake.transforms.features import FEATURE_SCHEMAS
 from instacart_lake.transforms.ml_sets import (
@@ -36,7 +36,7 @@ SET_COLUMN = "ml_set"
 
 def run_curated_to_ml(spark: SparkSession, lake: Lake, run_id: str) -> dict[str, dict]:
     """Write the sets; returns per set its rows, and the Delta versions read and written."""
-    table_io = open_table_io(spark)
+    table_io = DeltaTableIO(spark)
     locations = lake.locations
     inputs = {
         **{name: ("clean", name) for name in ("orders", "order_products__train", "products")},

@@ -18,7 +18,7 @@ from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
 from instacart_lake.context import Lake
-from instacart_lake.delta import open_table_io
+from instacart_lake.delta import DeltaTableIO
 from instacart_lake.errors import InputError
 from instacart_lake.jobs.curated_to_ml import CANDIDATES_TABLE, SET_COLUMN
 from instacart_lake.jobs.publish_predictions import read_scores
@@ -45,7 +45,7 @@ def evaluate_model_version(spark: SparkSession, lake: Lake, model_version: str, 
                            ground_truth: Path | None = None) -> Evaluation:
     """Evaluate the scores at `validation_scores_uri`; the oracle only when `ground_truth`
     (a generator's ground_truth.csv) is given."""
-    table_io = open_table_io(spark)
+    table_io = DeltaTableIO(spark)
     locations = lake.locations
     labels = (table_io.read(locations.table_uri("ml", CANDIDATES_TABLE))
               .where(F.col(SET_COLUMN) == "validation")

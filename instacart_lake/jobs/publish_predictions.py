@@ -19,7 +19,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from instacart_lake.context import Lake
-from instacart_lake.delta import open_table_io
+from instacart_lake.delta import DeltaTableIO
 from instacart_lake.errors import InputError, QualityGateFailed
 from instacart_lake.jobs.curated_to_ml import CANDIDATES_TABLE, SET_COLUMN
 from instacart_lake.jobs.quality_gate import (
@@ -61,7 +61,7 @@ def read_scores(spark: SparkSession, scores_uri: str, model_version: str) -> Dat
 def run_publish_predictions(spark: SparkSession, lake: Lake, run_id: str, model_version: str,
                             scores_uri: str, rulesets_dir: Path = RULESETS_DIR / "gold") -> list[GatedTableRun]:
     """Publish the scores at `scores_uri` (the inference set scored by `model_version`)."""
-    table_io = open_table_io(spark)
+    table_io = DeltaTableIO(spark)
     locations = lake.locations
     orders = table_io.read(locations.table_uri("clean", "orders"))
     inference_candidates = (table_io.read(locations.table_uri("ml", CANDIDATES_TABLE))

@@ -22,7 +22,7 @@ from pyspark.sql import functions as F
 
 from instacart_lake import storage
 from instacart_lake.context import Lake
-from instacart_lake.delta import open_table_io
+from instacart_lake.delta import DeltaTableIO
 from instacart_lake.dq import RulesetResult
 from instacart_lake.errors import LakeError, QualityGateFailed
 from instacart_lake.ingest import read_manifest
@@ -113,7 +113,7 @@ def run_raw_to_clean(spark: SparkSession, lake: Lake, run_id: str,
                      rulesets_dir: Path = RULESETS_DIR / "clean") -> list[TableRun]:
     """Process the raw files not yet in the ledger; returns one TableRun per source table.
     `rulesets_dir` holds one `<table>.dqdl` per source table."""
-    table_io = open_table_io(spark)
+    table_io = DeltaTableIO(spark)
     locations = lake.locations
     ledger = Ledger(locations.ledger_uri(JOB_NAME))
     landings = {landing.uri: landing for landing in read_manifest(lake)}

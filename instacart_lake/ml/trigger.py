@@ -36,12 +36,11 @@ import hashlib
 import json
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping
 
-import boto3
-
-from instacart_lake.config import load_config
+from instacart_lake.aws_clients import boto3_client
+from instacart_lake.config import LakeConfig, load_config
 from instacart_lake.locations import Locations
 from instacart_lake.ml.errors import MLStageError
 from instacart_lake.ml.job_requests import (
@@ -69,11 +68,10 @@ class AwsClients:
     glue: Any
 
 
-def aws_clients(region: str) -> AwsClients:
+def aws_clients(config: LakeConfig) -> AwsClients:
     """The boto3 clients of one invocation (the trigger fires once per pipeline run)."""
-    return AwsClients(sagemaker=boto3.client("sagemaker", region_name=region),
-                      s3=boto3.client("s3", region_name=region),
-                      glue=boto3.client("glue", region_name=region))
+    return AwsClients(sagemaker=boto3_client(config, "sagemaker"), s3=boto3_client(config, "s3"),
+                      glue=boto3_client(config, "glue"))
 
 
 @dataclass(frozen=True)
@@ -184,7 +182,7 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     """The Lambda entry point: configuration from the environment, jobs on SageMaker."""
     change = parse_glue_job_state_change(event)
     settings = settings_from_environment(os.environ)
-    clients = aws_clients(settings.region)
+    clients = aws_clients(replace(load_config(profile=LAKE_PROFILE), region=settings.region))
     jobs = SageMakerJobs(
         clients.sagemaker,
         timeout_seconds=int(os.environ.get("ML_JOB_TIMEOUT_SECONDS", DEFAULT_JOB_TIMEOUT_SECONDS)),
