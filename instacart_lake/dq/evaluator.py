@@ -242,7 +242,7 @@ def _ratio(part, whole) -> float | None:
 
 
 def _checked_columns(rule: Rule) -> tuple[str, ...]:
-    if rule.rule_type in ("IsUnique", "IsPrimaryKey"):
+    if rule.rule_type in ("IsUnique", "Uniqueness", "IsPrimaryKey"):
         return rule.parameters
     if rule.rule_type in ("RowCount", "ColumnCount", "ColumnExists", "CustomSql", "ReferentialIntegrity"):
         return ()

@@ -30,7 +30,7 @@ RULE_TYPES: dict[str, RuleTypeSpec] = {
     "IsComplete": RuleTypeSpec(1, 1, FORBIDDEN, row_level=True),
     "Completeness": RuleTypeSpec(1, 1, REQUIRED, row_level=True),
     "IsUnique": RuleTypeSpec(1, None, FORBIDDEN, row_level=True),
-    "Uniqueness": RuleTypeSpec(1, 1, REQUIRED, row_level=True),
+    "Uniqueness": RuleTypeSpec(1, None, REQUIRED, row_level=True),
     "IsPrimaryKey": RuleTypeSpec(1, None, FORBIDDEN, row_level=True),
     "ColumnValues": RuleTypeSpec(1, 1, REQUIRED, numeric_condition=False, threshold=True, row_level=True),
     "ColumnLength": RuleTypeSpec(1, 1, REQUIRED, threshold=True, row_level=True),
