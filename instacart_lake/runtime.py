@@ -59,7 +59,7 @@ def build_local_spark(
     The jars of versions.toml (Delta, Deequ, s3a) go on spark.jars from the folder `make setup`
     filled, so the session starts offline; Delta is enabled as Glue enables it (lake.toml's
     `[spark.delta]`). All cores, one JVM, AQE on, few shuffle partitions (Delta's snapshot
-    state too), no UI, quiet logs, UTC. Returns the active session if one exists.
+    state and file listings too), no UI, quiet logs, UTC. Returns the active session if one exists.
     """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -84,6 +84,8 @@ def build_local_spark(
                 f"-Dlog4j2.configurationFile={LOG4J2_CONFIG.as_uri()} -XX:+UseG1GC")
         .config("spark.sql.warehouse.dir", os.path.join(os.environ.get("TMPDIR", "/tmp"), "instacart-lake-warehouse"))
         .config("spark.databricks.delta.snapshotPartitions", str(shuffle_partitions))
+        # Delta's VACUUM lists a table in this many tasks (10,000 by default: a minute here)
+        .config("spark.sql.sources.parallelPartitionDiscovery.parallelism", str(shuffle_partitions))
     )
     for key, value in {**spark_settings("delta"), **(extra_conf or {})}.items():
         builder = builder.config(key, value)
