@@ -3,7 +3,7 @@ user_features_2, up_features, prd_features) from the clean tables, behind their 
 
 Arguments: --JOB_NAME, --lake_profile (local or aws; the profile's settings come from
 instacart_lake/lake.toml and LAKE_* overrides). On Glue the library arrives through
---extra-py-files and Delta through --datalake-formats delta.
+--extra-py-files and Delta through --datalake-formats delta. Reports the counts per table.
 """
 
 from __future__ import annotations
@@ -16,8 +16,12 @@ from instacart_lake.jobs.glue_entry import run_glue_job
 ARGUMENTS = ["JOB_NAME", "lake_profile"]
 
 
-def main(argv: list[str]) -> None:
-    run_glue_job(argv, ARGUMENTS, run_clean_to_curated)
+def clean_to_curated(spark, lake, run_id: str) -> dict:
+    return {"tables": {run.name: run.counts() for run in run_clean_to_curated(spark, lake, run_id)}}
+
+
+def main(argv: list[str]) -> dict:
+    return run_glue_job(argv, ARGUMENTS, clean_to_curated)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@ validation and inference CSV channels) and the ml_candidates Delta table.
 
 Arguments: --JOB_NAME, --lake_profile (local or aws; the profile's settings come from
 instacart_lake/lake.toml and LAKE_* overrides). On Glue the library arrives through
---extra-py-files and Delta through --datalake-formats delta.
+--extra-py-files and Delta through --datalake-formats delta. Reports the rows per set and
+the Delta versions it read and wrote.
 """
 
 from __future__ import annotations
@@ -16,8 +17,14 @@ from instacart_lake.jobs.glue_entry import run_glue_job
 ARGUMENTS = ["JOB_NAME", "lake_profile"]
 
 
-def main(argv: list[str]) -> None:
-    run_glue_job(argv, ARGUMENTS, run_curated_to_ml)
+def curated_to_ml(spark, lake, run_id: str) -> dict:
+    result = run_curated_to_ml(spark, lake, run_id)
+    return {"tables": result["sets"],
+            "details": {"read_versions": result["read_versions"], "candidates_version": result["candidates_version"]}}
+
+
+def main(argv: list[str]) -> dict:
+    return run_glue_job(argv, ARGUMENTS, curated_to_ml)
 
 
 if __name__ == "__main__":

@@ -5,7 +5,9 @@ zone's staging folder first and is renamed into place only when complete, so no 
 half a file. Every landing is recorded in the ingest manifest (source name, size, SHA-256,
 row count, time). A byte-identical file that already landed is skipped; a changed file with
 the same name lands as a new version (`orders.v2.csv` when the same day already has one).
-Every source is checked before anything is written: one bad file lands nothing.
+Every source is checked before anything is written: one bad file lands nothing. An ingest
+that lands files ends with its batch marker (Locations.raw_batch_uri), a JSON list of them:
+the one object whose S3 event starts the chain, however many files landed.
 """
 
 from __future__ import annotations
@@ -51,12 +53,14 @@ class IngestReport:
     landed: list[Landing] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
+    batch_uri: str | None = None
 
     def to_dict(self) -> dict:
         return {
             "landed": [asdict(landing) for landing in self.landed],
             "unchanged": self.unchanged,
             "ignored": self.ignored,
+            "batch_uri": self.batch_uri,
         }
 
 
@@ -165,6 +169,10 @@ def ingest(
         manifest.append(landing)
         _write_manifest(lake, manifest)
         report.landed.append(landing)
+    if report.landed:
+        report.batch_uri = locations.raw_batch_uri(run_id)
+        marker = {"run_id": run_id, "files": [landing.uri for landing in report.landed]}
+        storage.write_text_atomic(report.batch_uri, json.dumps(marker, indent=1))
     return report
 
 

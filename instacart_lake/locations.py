@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlparse
 
 from instacart_lake.config import ZONES, LakeConfig
+from instacart_lake.orchestration.definition import load_definition
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,11 @@ class Locations:
     def raw_staging_uri(self) -> str:
         """Where files are copied before the rename that makes them visible (never crawled)."""
         return f"{self.zone_uri('raw')}/_staging"
+
+    def raw_batch_uri(self, run_id: str) -> str:
+        """The batch marker of one ingest (the files it landed), under the key prefix and suffix
+        that the raw zone's S3 event notification matches: one event per ingest."""
+        return f"{self.zone_uri('raw')}/{load_definition().raw_files_landed.object_key(run_id)}"
 
     def quarantine_table_uri(self, table: str) -> str:
         return self.table_uri("clean", f"{table}_quarantine")
@@ -71,6 +77,20 @@ class Locations:
     @property
     def runs_uri(self) -> str:
         return self.meta_uri("runs")
+
+    @property
+    def job_runs_uri(self) -> str:
+        """The local services' job runs (instacart_lake.orchestration.job_runs)."""
+        return self.meta_uri("job_runs.json")
+
+    def job_results_uri(self, job_run_id: str) -> str:
+        """What a Glue job run reported (its counts per table), written by the job itself."""
+        return self.meta_uri(f"job_results/{job_run_id}.json")
+
+    @property
+    def idempotency_uri(self) -> str:
+        """The handlers' idempotency records where no DynamoDB table holds them."""
+        return self.meta_uri("idempotency.json")
 
 
 def uri_to_path(uri: str) -> str:

@@ -19,9 +19,10 @@ def utc_now() -> str:
 
 @dataclass
 class StageRecord:
-    """One stage of a run. `tables` maps a table to its counts (rows_read, rows_written,
-    rows_rejected, ...); `details` holds what else the stage reports (quality results,
-    metrics)."""
+    """One stage of a run: the job run that ran it (its id, state, start, end and the event
+    that started it), then its results. `tables` maps a table to its counts (rows_read,
+    rows_written, rows_rejected, ...); `details` holds what else the stage reports (quality
+    results, metrics); `next_step` what the handler of its end event did."""
 
     stage: str
     outcome: str = "running"
@@ -30,6 +31,11 @@ class StageRecord:
     tables: dict[str, dict] = field(default_factory=dict)
     details: dict = field(default_factory=dict)
     error: str | None = None
+    job_run_id: str | None = None
+    state: str | None = None
+    finished_at: str | None = None
+    started_by: str | None = None
+    next_step: dict | None = None
 
 
 @dataclass

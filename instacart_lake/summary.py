@@ -1,5 +1,6 @@
 """The short summary a run ends with: per stage and table, rows in, out and rejected, and time;
-then, when the run scored a model version, its evaluation on the validation users."""
+the run's timeline (every job run with its id, start, end, state and the event that started
+it); then, when the run evaluated a model version, its evaluation on the validation users."""
 
 from __future__ import annotations
 
@@ -24,9 +25,18 @@ def print_run_summary(record: RunRecord, console: Console) -> None:
         if stage.error:
             table.add_row("", f"[red]{stage.error}[/red]", "", "", "", "", "")
     console.print(table)
+    print_timeline(record, console)
     for stage in record.stages:
         if "evaluation" in stage.details:
             print_evaluation(stage.details["model_version"], stage.details["evaluation"], console)
+
+
+def print_timeline(record: RunRecord, console: Console) -> None:
+    table = Table("stage", "job run", "state", "started", "ended", "started by", title="timeline")
+    for stage in record.stages:
+        table.add_row(stage.stage, stage.job_run_id or "", stage.state or stage.outcome, stage.started_at,
+                      stage.finished_at or "", stage.started_by or "")
+    console.print(table)
 
 
 EVALUATION_ROWS = (

@@ -1,8 +1,10 @@
-"""The pipeline end to end on a tiny generated dataset, from job 2 on: the feature tables
-written to the curated zone equal the independent DuckDB reference computed from the same
-clean Delta tables, the ML-ready sets hold every candidate exactly once, and the model
-version trained on them scores every inference candidate, gives every test order one
-basket and is evaluated on the validation users."""
+"""The pipeline end to end on a tiny generated dataset, as the chain of events of the
+orchestration definition (each job in its own process): the run goes through the handlers
+the definition names, a second run on the same source changes nothing; from job 2 on, the
+feature tables written to the curated zone equal the independent DuckDB reference computed
+from the same clean Delta tables, the ML-ready sets hold every candidate exactly once, and
+the model version trained on them scores every inference candidate, gives every test order
+one basket and is evaluated on the validation users."""
 
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ from instacart_lake.locations import uri_to_path
 from instacart_lake.ml.local_runner import LocalJobs, local_stage_settings
 from instacart_lake.ml.model_card import load_model_card
 from instacart_lake.ml.stage import score_model_version
+from instacart_lake.orchestration import load_definition
 from instacart_lake.reference.duckdb_features import candidates as reference_candidates
 from instacart_lake.reference.duckdb_features import feature_tables as reference_feature_tables
 from instacart_lake.runs import load_latest_run
@@ -38,21 +41,56 @@ from instacart_lake.transforms.gold import GOLD_SCHEMAS
 GLUE_JOBS = Path(__file__).resolve().parent.parent / "glue_jobs"
 
 
+SMALL_SPARK = {"LAKE_SPARK_DRIVER_MEMORY": "2g", "LAKE_SPARK_SHUFFLE_PARTITIONS": "2"}
+"""The Spark settings of the job processes on tiny data, as the test session's."""
+
+
 @pytest.fixture(scope="module")
 def pipeline(spark, tmp_path_factory):
     source = tmp_path_factory.mktemp("source")
     generate_dataset(source, scale_named("tiny"), 11)
     root = tmp_path_factory.mktemp("lake")
-    assert main(["--lake-root", str(root), "run", "--source", str(source)]) == 0
-    return Lake.from_environment(root=root, profile="local"), source
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in SMALL_SPARK.items():
+            patch.setenv(name, value)
+        assert main(["--lake-root", str(root), "run", "--source", str(source)]) == 0
+        yield Lake.from_environment(root=root, profile="local"), source
 
 
 def delta(lake: Lake, zone: str, name: str):
     return DeltaTable(uri_to_path(lake.locations.table_uri(zone, name)))
 
 
-def sorted_rows(table, keys) -> list[dict]:
-    return sorted(table.to_pylist(), key=lambda row: tuple(row[key] for key in keys))
+def lake_root(lake: Lake) -> str:
+    return str(Path(uri_to_path(lake.locations.zone_uri("raw"))).parent)
+
+
+def stages_of(lake: Lake) -> dict:
+    return {stage.stage: stage for stage in load_latest_run(lake).stages}
+
+
+def table_versions(lake: Lake) -> dict[str, int]:
+    return {f"{zone}.{entry['Name']}": delta(lake, zone, entry["Name"]).version()
+            for zone in ("clean", "curated", "ml") for entry in lake.catalog.get_tables(lake.locations.database(zone))}
+
+
+def test_the_run_goes_through_the_handlers_that_the_definition_names(pipeline):
+    lake, _ = pipeline
+    definition = load_definition()
+    record = load_latest_run(lake)
+
+    assert [stage.stage for stage in record.stages] == definition.stage_names
+    assert record.outcome == "succeeded"
+    for before, stage in zip(record.stages, record.stages[1:]):
+        kind = definition.events[definition.stage(stage.stage).started_by]
+        assert (kind.detail_type or kind.event_name.removesuffix("*")) in stage.started_by, stage.stage
+        assert before.next_step["status"] == "started" and before.next_step["stage"] == stage.stage, before.stage
+        assert stage.state in ("SUCCEEDED", "Succeeded", "Completed") and stage.job_run_id, stage.stage
+        assert stage.started_at <= stage.finished_at, stage.stage
+    assert record.stages[-1].next_step == {"status": "chain_ended", "job": "gold_predictions"}
+    assert len({stage.job_run_id for stage in record.stages[1:]}) == len(record.stages) - 1
+    idempotency = json.loads(Path(uri_to_path(lake.locations.idempotency_uri)).read_text())
+    assert len(idempotency) == len(record.stages)  # one record per event delivered to a handler
 
 
 def test_feature_tables_equal_the_duckdb_reference(pipeline):
@@ -136,8 +174,8 @@ def test_the_glue_script_of_job_2_rewrites_the_same_tables(pipeline, monkeypatch
 
 def test_the_model_version_scores_every_candidate_and_gives_every_test_order_one_basket(pipeline):
     lake, _ = pipeline
-    stages = {stage.stage: stage for stage in load_latest_run(lake).stages}
-    version = stages["train"].details["model_version"]
+    stages = stages_of(lake)
+    version = stages["train"].next_step["model_version"]
     candidates = delta(lake, "ml", "ml_candidates").to_pyarrow_table().to_pylist()
     inference = sorted((r["user_id"], r["product_id"]) for r in candidates if r["ml_set"] == "inference")
     scores = delta(lake, "curated", "reorder_scores").to_pyarrow_table().to_pylist()
@@ -150,20 +188,21 @@ def test_the_model_version_scores_every_candidate_and_gives_every_test_order_one
     assert {r["model_version"] for r in scores + baskets} == {version}
     assert all(0 <= r["probability"] <= 1 for r in scores)
     assert all(r["products"] or r["includes_none"] for r in baskets)
-    assert stages["score"].tables["next_basket"]["rows_written"] == len(baskets)
+    assert stages["gold_predictions"].tables["next_basket"]["rows_written"] == len(baskets)
 
 
 def test_the_model_card_records_the_data_versions_and_the_evaluation(pipeline, capsys):
     lake, _ = pipeline
-    stages = {stage.stage: stage for stage in load_latest_run(lake).stages}
-    train, score = stages["train"].details, stages["score"].details
+    stages = stages_of(lake)
+    train, score = stages["train"].next_step, stages["gold_predictions"].details
     card = load_model_card(train["model_card_uri"])
 
     assert card.model_version == train["model_version"] == score["model_version"]
-    sets = stages["curated_to_ml"].details
-    assert card.data_versions == {"ml_candidates": sets["candidates_version"], **sets["read_versions"]}
-    assert card.data_versions["ml_candidates"] == delta(lake, "ml", "ml_candidates").version()
-    assert set(card.data_versions) >= set(FEATURE_KEYS) | {"orders", "order_products__train"}
+    sets_run_id = stages["curated_to_ml"].job_run_id
+    assert card.data_versions == {"curated_to_ml_job_run_id": sets_run_id}
+    [commit] = [entry for entry in delta(lake, "ml", "ml_candidates").history()
+                if json.loads(entry.get("userMetadata") or "{}").get("run_id") == sets_run_id]
+    assert commit["version"] == stages["curated_to_ml"].details["candidates_version"]
     assert set(card.metrics) >= {"validation_auc", "validation_logloss", "best_iteration"}
     evaluation = score["evaluation"]
     validation_orders = {r["order_id"] for r in delta(lake, "ml", "ml_candidates").to_pyarrow_table().to_pylist()
@@ -174,7 +213,7 @@ def test_the_model_card_records_the_data_versions_and_the_evaluation(pipeline, c
     assert evaluation["threshold"] == 0.21
     stored = json.loads(Path(uri_to_path(score["evaluation_uri"])).read_text())
     assert stored == {"model_version": card.model_version, **evaluation}
-    run_id = load_latest_run(lake).run_id
+    run_id = stages["gold_predictions"].job_run_id
     emf = [json.loads(line) for line in
            Path(uri_to_path(f"{lake.locations.runs_uri}/{run_id}.emf.jsonl")).read_text().splitlines()]
     [quality] = [record for record in emf if record["JobName"] == "gold_predictions"]
@@ -185,15 +224,14 @@ def test_the_model_card_records_the_data_versions_and_the_evaluation(pipeline, c
     assert main(["--lake-root", str(Path(uri_to_path(lake.locations.zone_uri("raw"))).parent),
                  "status", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
-    [scored] = [stage for stage in status["stages"] if stage["stage"] == "score"]
+    [scored] = [stage for stage in status["stages"] if stage["stage"] == "gold_predictions"]
     assert scored["details"]["evaluation"] == evaluation
     assert scored["details"]["model_version"] == card.model_version
 
 
 def test_scoring_the_same_model_version_again_writes_the_same_files(pipeline):
     lake, _ = pipeline
-    card = load_model_card(next(stage for stage in load_latest_run(lake).stages
-                                if stage.stage == "train").details["model_card_uri"])
+    card = load_model_card(stages_of(lake)["train"].next_step["model_card_uri"])
 
     def score_files() -> dict[str, bytes]:
         folder = Path(uri_to_path(lake.locations.ml_scores_uri)) / f"model_version={card.model_version}"
@@ -209,9 +247,9 @@ def test_scoring_the_same_model_version_again_writes_the_same_files(pipeline):
 
 def test_the_glue_script_publishes_and_evaluates_a_scored_model_version_again(pipeline, monkeypatch):
     lake, _ = pipeline
-    stages = {stage.stage: stage for stage in load_latest_run(lake).stages}
-    card_uri = stages["train"].details["model_card_uri"]
-    version = stages["train"].details["model_version"]
+    stages = stages_of(lake)
+    card_uri = stages["train"].next_step["model_card_uri"]
+    version = stages["train"].next_step["model_version"]
     before = delta(lake, "curated", "next_basket").to_pyarrow_table().to_pylist()
     scores = f"{lake.locations.ml_scores_uri}/model_version={version}"
     monkeypatch.setenv("LAKE_ROOT", str(Path(uri_to_path(lake.locations.zone_uri("raw"))).parent))
@@ -224,26 +262,28 @@ def test_the_glue_script_publishes_and_evaluates_a_scored_model_version_again(pi
                  "--validation_scores_uri", f"{scores}/validation"])
 
     assert delta(lake, "curated", "next_basket").to_pyarrow_table().to_pylist() == before
-    stored = json.loads(Path(uri_to_path(stages["score"].details["evaluation_uri"])).read_text())
-    without_oracle = {**stages["score"].details["evaluation"], "f1_oracle": None, "expected_f1_to_oracle": None}
+    stored = json.loads(Path(uri_to_path(stages["gold_predictions"].details["evaluation_uri"])).read_text())
+    without_oracle = {**stages["gold_predictions"].details["evaluation"], "f1_oracle": None,
+                      "expected_f1_to_oracle": None}
     assert stored == {"model_version": version, **without_oracle}
 
 
 def test_a_run_from_the_train_stage_adds_a_second_model_version(pipeline):
     lake, source = pipeline
     root = str(Path(uri_to_path(lake.locations.zone_uri("raw"))).parent)
-    first = next(s for s in load_latest_run(lake).stages if s.stage == "train").details["model_version"]
+    first = stages_of(lake)["train"].next_step["model_version"]
 
     assert main(["--lake-root", root, "run", "--source", str(source), "--from", "curated_to_ml"]) == 0
 
     record = load_latest_run(lake)
-    assert [stage.stage for stage in record.stages] == ["curated_to_ml", "train", "score"]
-    second = record.stages[1].details["model_version"]
+    assert [stage.stage for stage in record.stages] == ["curated_to_ml", "train", "score", "gold_predictions"]
+    assert record.stages[0].started_by == "lake run --from"
+    second = record.stages[1].next_step["model_version"]
     scores = delta(lake, "curated", "reorder_scores").to_pyarrow_table().to_pylist()
     assert second != first
     assert {r["model_version"] for r in scores} == {first, second}
     assert (sum(r["model_version"] == first for r in scores) == sum(r["model_version"] == second for r in scores)
-            == record.stages[2].tables["reorder_scores"]["rows_written"])
+            == record.stages[3].tables["reorder_scores"]["rows_written"])
 
 
 def test_a_run_whose_first_stage_comes_after_its_last_is_refused(pipeline, capsys):
@@ -255,14 +295,16 @@ def test_a_run_whose_first_stage_comes_after_its_last_is_refused(pipeline, capsy
     assert "--from score comes after --until train" in capsys.readouterr().err
 
 
-def test_a_run_from_the_score_stage_asks_for_the_train_stage(pipeline, capsys):
+def test_a_run_from_the_score_stage_asks_for_the_stage_before_it(pipeline, capsys):
     lake, source = pipeline
     root = str(Path(uri_to_path(lake.locations.zone_uri("raw"))).parent)
 
     assert main(["--lake-root", root, "run", "--source", str(source), "--from", "score"]) == 1
 
-    assert "the score stage scores the model version the train stage makes" in capsys.readouterr().err
-    assert load_latest_run(lake).stages[0].outcome == "failed"
+    assert ("--from score: its processing job starts on the event of the stage before it; start from that stage"
+            in capsys.readouterr().err)
+    record = load_latest_run(lake)
+    assert (record.outcome, record.stages) == ("failed", [])
 
 
 def comparable(value):
@@ -339,3 +381,21 @@ def test_a_job_killed_between_its_writes_leaves_every_table_at_a_committed_versi
         table = DeltaTable(uri_to_path(lake.locations.table_uri("curated", name)))
         assert table.version() == version, name
         assert sorted_rows(table.to_pyarrow_table(), FEATURE_KEYS[name]) == rows, name
+
+
+def test_a_second_run_on_the_same_source_lands_nothing_and_changes_no_table(pipeline):
+    lake, source = pipeline
+    before = table_versions(lake)
+    started = time.perf_counter()
+
+    assert main(["--lake-root", lake_root(lake), "run", "--source", str(source)]) == 0
+
+    seconds = time.perf_counter() - started
+    [ingest] = load_latest_run(lake).stages
+    assert (ingest.stage, ingest.tables, ingest.next_step) == ("ingest", {}, None)
+    assert table_versions(lake) == before
+    assert seconds < 30, f"a run with nothing new took {seconds:.1f} s"
+
+
+def sorted_rows(table, keys) -> list[dict]:
+    return sorted(table.to_pylist(), key=lambda row: tuple(row[key] for key in keys))

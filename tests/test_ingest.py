@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 
 import pytest
 
@@ -29,7 +30,8 @@ def source_dir(tmp_path):
 
 
 def landed_files(lake):
-    return [uri for uri in storage.list_files(lake.locations.zone_uri("raw"))]
+    """The raw zone's files but the batch markers."""
+    return [uri for uri in storage.list_files(lake.locations.zone_uri("raw")) if "/_batches/" not in uri]
 
 
 def test_lands_each_file_in_its_table_partition_with_a_manifest(lake, source_dir):
@@ -49,6 +51,8 @@ def test_lands_each_file_in_its_table_partition_with_a_manifest(lake, source_dir
     assert manifest["aisles.csv"].version == 1
     assert manifest["aisles.csv"].run_id == "jr_1"
     assert report.ignored == []  # the generator's ground truth is passed over silently
+    assert report.batch_uri == f"{raw}/_batches/jr_1.json"
+    assert json.loads(storage.read_text(report.batch_uri)) == {"run_id": "jr_1", "files": landed_files(lake)}
 
 
 def test_reingesting_identical_bytes_is_a_no_op(lake, source_dir):
@@ -58,6 +62,9 @@ def test_reingesting_identical_bytes_is_a_no_op(lake, source_dir):
     assert report.landed == []
     assert sorted(report.unchanged) == [str(source_dir / "aisles.csv"), str(source_dir / "departments.csv")]
     assert len(landed_files(lake)) == 2
+    assert report.batch_uri is None
+    assert storage.list_files(f"{lake.locations.zone_uri('raw')}/_batches") == [
+        f"{lake.locations.zone_uri('raw')}/_batches/jr_1.json"]
     assert len(read_manifest(lake)) == 2
 
 

@@ -41,6 +41,8 @@ EXPECTED_REASON = {
     "days_on_first_order": "days_since_prior_on_first_order",
 }
 FOREIGN_KEY_REASONS = ("unknown_", "referenced_row_quarantined:")
+SMALL_SPARK = {"LAKE_SPARK_DRIVER_MEMORY": "2g", "LAKE_SPARK_SHUFFLE_PARTITIONS": "2"}
+"""The Spark settings of the job process on tiny data, as the test session's."""
 
 
 def new_lake(root: Path) -> Lake:
@@ -61,7 +63,10 @@ def loaded(spark, datasets, tmp_path_factory):
     counts per table from `lake status --json`."""
     damaged, _ = datasets
     root = tmp_path_factory.mktemp("lake")
-    assert main(["--lake-root", str(root), "run", "--source", str(damaged), "--until", "raw_to_clean"]) == 0
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in SMALL_SPARK.items():
+            patch.setenv(name, value)
+        assert main(["--lake-root", str(root), "run", "--source", str(damaged), "--until", "raw_to_clean"]) == 0
     lake = new_lake(root)
     record = load_latest_run(lake)
     assert [(stage.stage, stage.outcome) for stage in record.stages] == [
@@ -136,8 +141,12 @@ def test_undamaged_lines_are_quarantined_only_when_their_parent_row_was_damaged(
             assert int(row[column]) in lost[column], (file, line, reason)
 
 
+def job_stage(record):
+    return next(stage for stage in record.stages if stage.stage == "raw_to_clean")
+
+
 def job_counts(record) -> dict[str, dict]:
-    return next(stage for stage in record.stages if stage.stage == "raw_to_clean").tables
+    return job_stage(record).tables
 
 
 def test_counts_reconcile_with_the_source_files(loaded, datasets):
@@ -173,7 +182,7 @@ def test_the_real_formatting_quirks_reach_the_clean_tables_as_values(loaded, dat
 
 def test_tables_results_and_metrics_are_recorded(loaded):
     lake, record = loaded
-    run_id = record.run_id
+    run_id = job_stage(record).job_run_id
     database = lake.locations.database("clean")
     names = {table["Name"] for table in lake.catalog.get_tables(database)}
     assert set(SOURCE_TABLES) | {"dq_results", "orders_quarantine"} <= names

@@ -1,4 +1,4 @@
-"""`lake status`: the last run, per stage and table."""
+"""`lake status`: the last run, per stage and table, and its timeline of job runs."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from instacart_lake.progress import new_console
 from instacart_lake.runs import load_latest_run
 from instacart_lake.summary import print_run_summary
 
-HELP = "show the last pipeline run: per stage and table, rows read, written and rejected, timings, outcome"
+HELP = ("show the last pipeline run: per stage and table, rows read, written and rejected, timings, outcome; "
+        "its timeline of job runs (id, start, end, state, the event that started each)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,9 +1,9 @@
-"""The ML stage: SageMaker requests for the scripts in ml/, run on SageMaker (the trigger,
-instacart_lake.ml.trigger) or locally (the local runner), and model versions with their cards.
+"""The ML stage: SageMaker requests for the scripts in ml/, sent to SageMaker by the handlers
+(instacart_lake.handlers) or run locally (the local runner), and model versions with their cards.
 
 Order baskets (instacart_lake.ml.baskets) and the evaluation (instacart_lake.ml.evaluation)
-are imported from their modules: they need pandas (and scikit-learn), which the trigger's
-Lambda does not load.
+are imported from their modules: they need pandas (and scikit-learn), which the handlers'
+Lambdas do not load.
 """
 
 from instacart_lake.ml.errors import JobFailed, MLStageError
@@ -25,20 +25,22 @@ from instacart_lake.ml.model_card import (
     record_evaluation,
     record_model_card,
 )
-from instacart_lake.ml.sagemaker_jobs import SageMakerJobs
 from instacart_lake.ml.scripts import ML_SCRIPTS_DIR, package_scripts
 from instacart_lake.ml.stage import (
     ScoringResult,
     StageResult,
+    model_card_of_training_job,
     run_ml_stage,
     score_model_version,
+    scoring_request,
     train_model_version,
 )
 
 __all__ = [
     "JobFailed", "LocalJobs", "MLStageError", "MLStageSettings", "ML_SCRIPTS_DIR",
-    "ModelCard", "SageMakerJobs", "ScoringResult", "StageResult", "build_scoring_request", "build_training_request",
+    "ModelCard", "ScoringResult", "StageResult", "build_scoring_request", "build_training_request",
     "load_model_card", "local_stage_settings", "ml_zone_settings",
-    "model_card_uri", "new_model_version", "package_scripts", "record_evaluation", "record_model_card", "run_ml_stage",
-    "score_model_version", "scored_set_uri", "scores_uri", "train_model_version", "xgboost_image_uri",
+    "model_card_of_training_job", "model_card_uri", "new_model_version", "package_scripts", "record_evaluation",
+    "record_model_card", "run_ml_stage", "score_model_version", "scored_set_uri", "scores_uri", "scoring_request",
+    "train_model_version", "xgboost_image_uri",
 ]

@@ -1,5 +1,5 @@
 """Small files at URIs for the ML stage: local ones on the filesystem, s3:// ones through a
-boto3 S3 client (the client the trigger already holds, and the one moto fakes).
+boto3 S3 client (the client the handlers hold, and the one moto fakes).
 
 Local reads do not go through instacart_lake.storage.read_bytes: pyarrow's input streams
 decompress `.gz` files by default, and the stage reads .tar.gz archives as they are."""

@@ -1,4 +1,4 @@
-"""Errors of the ML stage: what the trigger and the local runner report to the user."""
+"""Errors of the ML stage: what the handlers and the local runner report to the user."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The SageMaker requests of the ML stage: one CreateTrainingJob and one CreateProcessingJob
-per model version, built as plain dictionaries (boto3's request shapes). The trigger sends
+per model version, built as plain dictionaries (boto3's request shapes). The handlers send
 them to SageMaker; the local runner runs the same dictionaries in a subprocess.
 
 Layout in the ml zone (`ml_zone_settings`, every URI from instacart_lake.locations):
@@ -34,6 +34,8 @@ from instacart_lake.ml.errors import MLStageError
 from instacart_lake.ml.images import xgboost_image_uri
 from instacart_lake.versions import platform_version
 
+DATA_VERSION_TAG_PREFIX = "data_version:"
+MODEL_VERSION_PREFIX = "reorder-"
 TRAINING_PROGRAM = "train.py"
 SCORING_PROGRAM = "score.py"
 SOURCE_ARCHIVE_NAME = "sourcedir.tar.gz"
@@ -121,11 +123,24 @@ def new_model_version(now: dt.datetime | None = None, token: str | None = None) 
     suffix = token if token is not None else uuid.uuid4().hex[:8]
     if not re.fullmatch(r"[a-z0-9]{1,16}", suffix):
         raise MLStageError(f"model version token {suffix!r} must be 1 to 16 lowercase letters or digits")
-    return f"reorder-{moment:%Y%m%d-%H%M%S}-{suffix}"
+    return f"{MODEL_VERSION_PREFIX}{moment:%Y%m%d-%H%M%S}-{suffix}"
 
 
 def training_job_name(model_version: str) -> str:
     return f"{model_version}-train"
+
+
+def is_training_job_name(job_name: str) -> bool:
+    """Whether `job_name` is the training job of a model version (training_job_name)."""
+    return bool(re.fullmatch(rf"{MODEL_VERSION_PREFIX}\d{{8}}-\d{{6}}-[a-z0-9]{{1,16}}-train", job_name))
+
+
+def model_version_of_training_job(job_name: str) -> str:
+    """The model version that the training job `job_name` trains."""
+    version = job_name.removesuffix(training_job_name(""))
+    if version == job_name or not version:
+        raise MLStageError(f"{job_name!r} is not the name of a model version's training job")
+    return version
 
 
 def scoring_job_name(model_version: str) -> str:
@@ -146,6 +161,15 @@ def scored_set_uri(settings: MLStageSettings, model_version: str, set_name: str)
     return f"{scores_uri(settings, model_version)}/{set_name}"
 
 
+def scored_model_version(app_specification: Mapping[str, Any]) -> str | None:
+    """The model version that a scoring job's arguments name (build_scoring_request); None for
+    a processing job that is no model version's scoring job."""
+    arguments = list(app_specification.get("ContainerArguments") or [])
+    if "--model_version" not in arguments or arguments[-1] == "--model_version":
+        return None
+    return arguments[arguments.index("--model_version") + 1]
+
+
 def encode_hyperparameters(values: Mapping[str, Any]) -> dict[str, str]:
     """Hyperparameters as SageMaker takes them: every value a JSON-encoded string."""
     return {name: json.dumps(value) for name, value in values.items()}
@@ -157,9 +181,17 @@ def folder_prefix(uri: str) -> str:
     return f"{uri.rstrip('/')}/"
 
 
-def _tags(settings: MLStageSettings, model_version: str) -> list[dict[str, str]]:
-    tags = {**settings.tags, "model_version": model_version}
+def _tags(settings: MLStageSettings, model_version: str,
+          data_versions: Mapping[str, str] | None = None) -> list[dict[str, str]]:
+    tags = {**settings.tags, "model_version": model_version,
+            **{f"{DATA_VERSION_TAG_PREFIX}{name}": value for name, value in (data_versions or {}).items()}}
     return [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
+
+
+def data_versions_of_tags(tags: Mapping[str, str]) -> dict[str, str]:
+    """The versions of the training data that a training job's tags carry (see build_training_request)."""
+    return {key.removeprefix(DATA_VERSION_TAG_PREFIX): value for key, value in tags.items()
+            if key.startswith(DATA_VERSION_TAG_PREFIX)}
 
 
 def _channel(name: str, uri: str) -> dict[str, Any]:
@@ -176,8 +208,11 @@ def _channel(name: str, uri: str) -> dict[str, Any]:
     }
 
 
-def build_training_request(settings: MLStageSettings, model_version: str) -> dict[str, Any]:
-    """The CreateTrainingJob request that trains `model_version` with ml/train.py."""
+def build_training_request(settings: MLStageSettings, model_version: str,
+                           data_versions: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The CreateTrainingJob request that trains `model_version` with ml/train.py; the versions
+    of the training data (e.g. the run id of the job that wrote the sets) ride along as tags,
+    so that the handler of the job's end can write them into the model card."""
     job_name = training_job_name(model_version)
     script_mode = {
         "sagemaker_program": TRAINING_PROGRAM,
@@ -206,7 +241,7 @@ def build_training_request(settings: MLStageSettings, model_version: str) -> dic
             "VolumeSizeInGB": settings.volume_size_gb,
         },
         "StoppingCondition": {"MaxRuntimeInSeconds": settings.max_training_seconds},
-        "Tags": _tags(settings, model_version),
+        "Tags": _tags(settings, model_version, data_versions),
     }
 
 

@@ -227,8 +227,8 @@ def container_argument(argument: str, container_root: Path) -> str:
 
 @dataclass(frozen=True)
 class LocalJobs:
-    """Runs training and processing requests as subprocesses; same interface as
-    instacart_lake.ml.sagemaker_jobs.SageMakerJobs."""
+    """Runs training and processing requests as subprocesses; each returns what
+    SageMaker's Describe call would once the job has ended."""
 
     python: str = sys.executable
     num_cpus: int = field(default_factory=lambda: os.cpu_count() or 1)
