@@ -6,6 +6,7 @@ starts one job run."""
 from __future__ import annotations
 
 import copy
+import importlib
 import io
 import json
 import tarfile
@@ -32,6 +33,7 @@ from instacart_lake.handlers import (
     raw_landed,
     sagemaker_processing_state,
     sagemaker_training_state,
+    services,
 )
 from instacart_lake.handlers.ml_settings import settings_from_environment
 from instacart_lake.handlers.services import Clients
@@ -264,3 +266,35 @@ def test_settings_take_the_ml_zone_of_the_aws_profile_with_lake_overrides():
     assert (settings.training_source_uri, settings.scoring_code_uri) == (
         "s3://other-code/ml/sourcedir.tar.gz", "s3://other-code/ml/")
     assert (settings.region, settings.role_arn, settings.id_columns) == (REGION, ROLE_ARN, ("order_id", "product_id"))
+
+
+def test_on_lambda_a_redelivered_event_starts_one_job_run_through_dynamodb(aws, monkeypatch):
+    """The Lambda wiring itself: the handler module as Lambda imports it (AWS_LAMBDA_FUNCTION_NAME
+    set), with its boto3 clients and its idempotency records in the DynamoDB table of the template."""
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "instacart-lake-glue-job-state")
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", "instacart-lake-idempotency")
+    monkeypatch.setenv("LAKE_PROFILE", "aws")
+    monkeypatch.setenv("LAKE_REGION", REGION)
+    for name, value in ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    boto3.client("dynamodb", region_name=REGION).create_table(
+        TableName="instacart-lake-idempotency", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    event = glue_job_event("raw_to_clean", event_id="0b7c5d2e-4f1a-4c3b-8e9d-6a5f4e3d2c1b")
+
+    importlib.reload(glue_job_state)
+    try:
+        first = glue_job_state.handler(event, LocalLambdaContext("glue-job-state"))
+        second = glue_job_state.handler(copy.deepcopy(event), LocalLambdaContext("glue-job-state"))
+    finally:
+        services._lambda_clients.cache_clear()
+        monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME")
+        importlib.reload(glue_job_state)
+
+    [run] = job_runs(aws.glue, "clean_to_curated")
+    assert first == second == {"status": "started", "stage": "clean_to_curated", "job": "clean_to_curated",
+                               "job_run_id": run["Id"]}
+    assert run["Arguments"] == {"--lake_profile": "aws"}
+    records = boto3.client("dynamodb", region_name=REGION).scan(TableName="instacart-lake-idempotency")["Items"]
+    assert [record["status"]["S"] for record in records] == ["COMPLETED"]
