@@ -1,24 +1,35 @@
-"""Files at URIs (file:// locally, s3:// on AWS) through pyarrow's filesystems."""
+"""Files at URIs (file:// locally, s3:// on AWS) through pyarrow's filesystems.
+
+pyarrow is imported on first use: the Lambda handlers import this module (through the
+catalog and the local services) without ever reaching a file through it, and Lambda's
+Python runtime has no pyarrow."""
 
 from __future__ import annotations
 
 import functools
 import uuid
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import TYPE_CHECKING, Callable, TypeVar
 from urllib.parse import urlparse
-
-from pyarrow import fs as pafs
 
 from instacart_lake.aws_clients import s3_filesystem
 from instacart_lake.config import load_config
 from instacart_lake.errors import LakeError
 from instacart_lake.locations import is_local, uri_to_path
 
+if TYPE_CHECKING:
+    from pyarrow import fs as pafs
+
 S3_PROFILE = "aws"
 """The profile whose zones are S3 buckets: s3:// URIs are reached with its region and endpoint."""
 
 Operation = TypeVar("Operation", bound=Callable)
+
+
+def _pyarrow_fs():
+    from pyarrow import fs
+
+    return fs
 
 
 def _remote_failures_reported(operation: Operation) -> Operation:
@@ -39,23 +50,23 @@ def _remote_failures_reported(operation: Operation) -> Operation:
 
 @dataclass(frozen=True)
 class Location:
-    filesystem: pafs.FileSystem
+    filesystem: "pafs.FileSystem"
     path: str
 
 
 def resolve(uri: str) -> Location:
     if is_local(uri):
-        return Location(pafs.LocalFileSystem(), uri_to_path(uri))
+        return Location(_pyarrow_fs().LocalFileSystem(), uri_to_path(uri))
     if urlparse(uri).scheme == "s3":
         return Location(s3_filesystem(load_config(profile=S3_PROFILE)), uri.removeprefix("s3://"))
-    filesystem, path = pafs.FileSystem.from_uri(uri)
+    filesystem, path = _pyarrow_fs().FileSystem.from_uri(uri)
     return Location(filesystem, path)
 
 
 @_remote_failures_reported
 def exists(uri: str) -> bool:
     loc = resolve(uri)
-    return loc.filesystem.get_file_info(loc.path).type != pafs.FileType.NotFound
+    return loc.filesystem.get_file_info(loc.path).type != _pyarrow_fs().FileType.NotFound
 
 
 @_remote_failures_reported
@@ -88,7 +99,7 @@ def write_bytes_atomic(uri: str, data: bytes) -> None:
             stream.write(data)
         loc.filesystem.move(temporary, loc.path)
     finally:
-        if loc.filesystem.get_file_info(temporary).type != pafs.FileType.NotFound:
+        if loc.filesystem.get_file_info(temporary).type != _pyarrow_fs().FileType.NotFound:
             loc.filesystem.delete_file(temporary)
 
 
@@ -100,12 +111,12 @@ def write_text_atomic(uri: str, text: str) -> None:
 def list_files(uri: str, recursive: bool = True) -> list[str]:
     """URIs of the files under a folder (empty when the folder does not exist), sorted."""
     loc = resolve(uri)
-    selector = pafs.FileSelector(loc.path, recursive=recursive, allow_not_found=True)
+    selector = _pyarrow_fs().FileSelector(loc.path, recursive=recursive, allow_not_found=True)
     infos = loc.filesystem.get_file_info(selector)
     base_uri = uri.rstrip("/")
     base_path = loc.path.rstrip("/")
     return sorted(
-        base_uri + info.path[len(base_path):] for info in infos if info.type == pafs.FileType.File
+        base_uri + info.path[len(base_path):] for info in infos if info.type == _pyarrow_fs().FileType.File
     )
 
 
@@ -113,9 +124,9 @@ def list_files(uri: str, recursive: bool = True) -> list[str]:
 def delete(uri: str) -> None:
     loc = resolve(uri)
     info = loc.filesystem.get_file_info(loc.path)
-    if info.type == pafs.FileType.Directory:
+    if info.type == _pyarrow_fs().FileType.Directory:
         loc.filesystem.delete_dir(loc.path)
-    elif info.type == pafs.FileType.File:
+    elif info.type == _pyarrow_fs().FileType.File:
         loc.filesystem.delete_file(loc.path)
 
 

@@ -17,8 +17,9 @@ HELP = "catalog the raw zone: one table per folder, a partition per landing, sch
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the crawl report as JSON")
-    parser.add_argument("--schema-change-policy", choices=SCHEMA_CHANGE_POLICIES, default="update",
-                        help="on schema drift, update the table (a new version) or only log it (default: update)")
+    parser.add_argument("--schema-change-policy", choices=SCHEMA_CHANGE_POLICIES, default=None,
+                        help="on schema drift, update the table (a new version) or only log it "
+                             "(default: the crawler definition's, crawlers/raw_zone.toml)")
 
 
 def print_crawl_summary(report: CrawlReport, console: Console) -> None:

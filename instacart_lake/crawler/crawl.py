@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from instacart_lake.catalog import Catalog
 from instacart_lake.context import Lake
 from instacart_lake.crawler.csv_inference import FileSchema, infer_file_schema
+from instacart_lake.crawler.definition import load_crawler
 from instacart_lake.crawler.drift import PartitionColumns, evolve_columns, find_drift, merge_columns, typed_columns
 from instacart_lake.crawler.glue_shapes import (
     NO_DATA,
@@ -47,8 +48,9 @@ RAW_DATABASE_DESCRIPTION = "Raw zone (Bronze): the Instacart files as they lande
 
 
 def crawler_name(lake: Lake) -> str:
-    """The name the crawler signs its tables with (UPDATED_BY_CRAWLER)."""
-    return f"{lake.config.database_prefix}_raw_crawler"
+    """The raw zone crawler's name (crawlers/raw_zone.toml), which it signs its tables with
+    (UPDATED_BY_CRAWLER)."""
+    return load_crawler().glue_name(lake.config.database_prefix)
 
 
 @dataclass(frozen=True)
@@ -190,8 +192,10 @@ class _TableCrawl:
         return PartitionChange(self.name, f"{PARTITION_KEY}={value}", partition_input["StorageDescriptor"]["Location"])
 
 
-def crawl_raw_zone(lake: Lake, schema_change_policy: str = "update") -> CrawlReport:
-    """Catalog the raw zone's tables and landings; see the module docstring."""
+def crawl_raw_zone(lake: Lake, schema_change_policy: str | None = None) -> CrawlReport:
+    """Catalog the raw zone's tables and landings; see the module docstring. The policy is the
+    crawler definition's unless given."""
+    schema_change_policy = schema_change_policy or load_crawler().local_policy
     if schema_change_policy not in SCHEMA_CHANGE_POLICIES:
         raise LakeError(f"unknown schema change policy {schema_change_policy!r} "
                         f"(use {' or '.join(SCHEMA_CHANGE_POLICIES)})")

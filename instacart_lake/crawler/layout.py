@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from pyarrow import fs as pafs
-
 from instacart_lake import storage
 
 PARTITION_KEY = "ingest_date"
@@ -60,6 +58,8 @@ def _is_hidden(name: str) -> bool:
 
 def scan_raw_zone(raw_uri: str) -> tuple[list[RawTable], list[CrawlProblem]]:
     """The tables and partitions of the raw zone (sorted), and the files out of place."""
+    from pyarrow import fs as pafs  # here, not with the module: the Lambda handlers import the crawler package
+
     location = storage.resolve(raw_uri)
     selector = pafs.FileSelector(location.path, recursive=True, allow_not_found=True)
     base = location.path.rstrip("/")
