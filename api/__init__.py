@@ -1,0 +1,1 @@
+"""The prediction API: a Lambda handler behind API Gateway (prediction_api.py)."""
