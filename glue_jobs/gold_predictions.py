@@ -33,7 +33,7 @@ def gold_predictions(spark, lake, run_id: str, model_card_uri: str, scores_uri: 
                                 ground_truth, s3=s3)
     return {"tables": {run.name: run.counts() for run in gold.tables},
             "details": {"model_version": gold.model_version, "evaluation": gold.evaluation.to_dict(),
-                        "evaluation_uri": gold.evaluation_uri}}
+                        "evaluation_curves": gold.curves, "evaluation_uri": gold.evaluation_uri}}
 
 
 def main(argv: list[str]) -> dict:

@@ -91,7 +91,7 @@ def _ingest_stage(report: IngestReport, started_at: str) -> StageRecord:
 def _record_progress(lake: Lake, run: RunRecord, loop: LocalEventLoop, ingest_stage: StageRecord | None) -> None:
     store = JobRunStore(lake)
     if ingest_stage is not None:
-        ingest_stage.next_step = loop.handled.get("ingest")
+        ingest_stage.next_step = loop.handled.get(run.run_id)
     job_stages = [stage_record(loop.stage_of(job_run), job_run, loop.handled.get(run_id))
                   for run_id in loop.started if (job_run := store.get(run_id)) is not None]
     run.stages = ([ingest_stage] if ingest_stage is not None else []) + job_stages
@@ -120,7 +120,7 @@ def run_pipeline(lake: Lake, source_dir: Path, console: Console, start: str | No
                     report = ingest(lake, [str(source_dir)], run.run_id, on_progress=advance)
                 ingest_stage = _ingest_stage(report, started_at)
                 if report.batch_uri is not None:
-                    loop.deliver(batch_marker_event(lake, report.batch_uri), first, "ingest")
+                    loop.deliver(batch_marker_event(lake, report.batch_uri), first, run.run_id)
             else:
                 loop.start_stage(definition.stage(first), crawler_name(lake))
             loop.run()

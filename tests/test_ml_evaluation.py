@@ -90,11 +90,6 @@ def test_without_ground_truth_there_is_no_oracle():
         "f1_oracle": None, "f1_last_order_reorders": evaluation.f1_last_order_reorders,
         "expected_f1_to_oracle": None, "roc_auc": evaluation.roc_auc, "log_loss": evaluation.log_loss,
     }
-    assert evaluation.cloudwatch_metrics() == {
-        "ValidationOrders": 4, "ExpectedF1Score": evaluation.f1_expected_f1,
-        "ThresholdF1Score": evaluation.f1_threshold, "LastOrderReordersF1Score": 1 / 4,
-        "LogLossScore": evaluation.log_loss, "RocAucScore": evaluation.roc_auc,
-    }
 
 
 def test_labels_of_one_class_have_no_roc_auc():

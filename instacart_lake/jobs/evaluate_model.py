@@ -23,6 +23,7 @@ from instacart_lake.errors import InputError
 from instacart_lake.jobs.curated_to_ml import CANDIDATES_TABLE, SET_COLUMN
 from instacart_lake.jobs.publish_predictions import read_scores
 from instacart_lake.ml.evaluation import Evaluation, evaluate_validation
+from instacart_lake.ml.evaluation_curves import evaluation_curves
 from instacart_lake.transforms.baselines import last_prior_order_reorders
 
 
@@ -42,9 +43,10 @@ def read_ground_truth(path: Path, order_ids: np.ndarray) -> pd.DataFrame:
 
 
 def evaluate_model_version(spark: SparkSession, lake: Lake, model_version: str, validation_scores_uri: str,
-                           ground_truth: Path | None = None) -> Evaluation:
+                           ground_truth: Path | None = None) -> tuple[Evaluation, dict]:
     """Evaluate the scores at `validation_scores_uri`; the oracle only when `ground_truth`
-    (a generator's ground_truth.csv) is given."""
+    (a generator's ground_truth.csv) is given. Returns the evaluation and its curves
+    (instacart_lake.ml.evaluation_curves)."""
     table_io = DeltaTableIO(spark)
     locations = lake.locations
     labels = (table_io.read(locations.table_uri("ml", CANDIDATES_TABLE))
@@ -66,4 +68,4 @@ def evaluate_model_version(spark: SparkSession, lake: Lake, model_version: str, 
     ).join(labels.select("order_id").distinct(), on="order_id", how="left_semi").toPandas()
     order_ids = validation["order_id"].unique()
     truth = read_ground_truth(ground_truth, order_ids) if ground_truth is not None else None
-    return evaluate_validation(validation, baseline, truth)
+    return evaluate_validation(validation, baseline, truth), evaluation_curves(validation)

@@ -1,6 +1,6 @@
 """The step after a model version's scoring job, the same locally and on Glue: publish the
-gold tables, evaluate the model version on the validation users, keep the evaluation beside
-the model card, and emit it as CloudWatch metrics."""
+gold tables, evaluate the model version on the validation users (its figures and its
+curves), and keep the evaluation beside the model card; glue_entry emits it as metrics."""
 
 from __future__ import annotations
 
@@ -16,10 +16,6 @@ from instacart_lake.jobs.publish_predictions import run_publish_predictions
 from instacart_lake.jobs.quality_gate import GatedTableRun
 from instacart_lake.ml.evaluation import Evaluation
 from instacart_lake.ml.model_card import load_model_card, record_evaluation
-from instacart_lake.monitoring import emf_record, write_emf_lines
-
-JOB_NAME = "gold_predictions"
-METRICS_TABLE = "next_basket"
 
 
 @dataclass(frozen=True)
@@ -27,6 +23,7 @@ class GoldPredictions:
     model_version: str
     tables: list[GatedTableRun]
     evaluation: Evaluation
+    curves: dict
     evaluation_uri: str
 
 
@@ -39,7 +36,7 @@ def run_gold_predictions(spark: SparkSession, lake: Lake, run_id: str, model_car
     is the boto3 client for artifacts on S3."""
     card = load_model_card(model_card_uri, s3)
     tables = run_publish_predictions(spark, lake, run_id, card.model_version, scores_uri)
-    evaluation = evaluate_model_version(spark, lake, card.model_version, validation_scores_uri, ground_truth)
+    evaluation, curves = evaluate_model_version(spark, lake, card.model_version, validation_scores_uri,
+                                                ground_truth)
     evaluation_uri = record_evaluation(card, evaluation.to_dict(), s3)
-    write_emf_lines(lake, run_id, [emf_record(JOB_NAME, METRICS_TABLE, evaluation.cloudwatch_metrics(), run_id)])
-    return GoldPredictions(card.model_version, tables, evaluation, evaluation_uri)
+    return GoldPredictions(card.model_version, tables, evaluation, curves, evaluation_uri)

@@ -1,7 +1,7 @@
 """The data-quality gate that every job runs before it commits: each table's DQDL ruleset
 is evaluated on the table as it would be committed, the results are appended to the
-`dq_results` table (also when the gate stops the job: results of a failed gate are the
-ones analysts need), and the failed rules with the stop action are returned."""
+`dq_results` table and emitted as metrics (also when the gate stops the job: results of a
+failed gate are the ones analysts need), and the failed rules with the stop action are returned."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from instacart_lake.context import Lake
 from instacart_lake.dq import Action, RulesetResult, evaluate, load_ruleset, results_frame
+from instacart_lake.monitoring import gate_records, write_emf_lines
 from instacart_lake.registration import register_delta_table
 
 RULESETS_DIR = Path(__file__).resolve().parent.parent / "rulesets"
@@ -31,6 +32,8 @@ def evaluate_gate(
     """Evaluate `<rulesets_dir>/<table>.dqdl` on each frame and record the results."""
     results = {name: evaluate(load_ruleset(rulesets_dir / f"{name}.dqdl"), frame, references)
                for name, frame in frames.items()}
+    if results:
+        write_emf_lines(lake, run_id, gate_records(job_name, run_id, results))
     rows = [row for name, result in results.items() for row in result.to_rows(run_id, name)]
     if rows:
         table = results_frame(spark, rows)

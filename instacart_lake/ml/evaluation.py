@@ -57,19 +57,6 @@ class Evaluation:
     def to_dict(self) -> dict[str, int | float | None]:
         return asdict(self)
 
-    def cloudwatch_metrics(self) -> dict[str, float]:
-        """The figures to alarm on, named for CloudWatch (instacart_lake.monitoring); the
-        oracle and AUC only when known."""
-        metrics = {
-            "ValidationOrders": self.orders,
-            "ExpectedF1Score": self.f1_expected_f1,
-            "ThresholdF1Score": self.f1_threshold,
-            "LastOrderReordersF1Score": self.f1_last_order_reorders,
-            "LogLossScore": self.log_loss,
-            "OracleF1Score": self.f1_oracle,
-            "RocAucScore": self.roc_auc,
-        }
-        return {name: value for name, value in metrics.items() if value is not None}
 
 
 def evaluate_validation(

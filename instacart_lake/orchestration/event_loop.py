@@ -2,7 +2,9 @@
 its kind, the job runs that the handler starts through the local services are run one by one
 (instacart_lake.orchestration.job_execution), and the state-change event of each run's end is
 delivered in turn, until no job run is left. Events of the stage asked to stop after (--until)
-and of those after it are not delivered: the chain stops there.
+and of those after it are not delivered: the chain stops there. A handler that raises is
+counted as the Lambda service counts it (AWS/Lambda Errors), in the metrics of the job run
+whose event it got, and the error goes on.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from instacart_lake import storage
 from instacart_lake.context import Lake
 from instacart_lake.errors import LakeError
 from instacart_lake.locations import is_local, uri_to_path
+from instacart_lake.monitoring import handler_error_record, write_emf_lines
 from instacart_lake.orchestration import events
 from instacart_lake.orchestration.definition import Definition, Stage
 from instacart_lake.orchestration.job_execution import execute
@@ -106,7 +109,11 @@ class LocalEventLoop:
         if kind is None:
             return
         before = set(self.store.all())
-        self.handled[emitted_by] = kind.handler_function()(dict(event), LocalLambdaContext(kind.name))
+        try:
+            self.handled[emitted_by] = kind.handler_function()(dict(event), LocalLambdaContext(kind.name))
+        except Exception:
+            write_emf_lines(self.lake, emitted_by, [handler_error_record(kind.name)])
+            raise
         self._adopt(before, describe_event(event))
 
     def run(self) -> None:
