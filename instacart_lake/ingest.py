@@ -23,6 +23,7 @@ from typing import Callable, Iterable
 from instacart_lake import storage
 from instacart_lake.context import Lake
 from instacart_lake.errors import InputError, LakeError
+from instacart_lake.orchestration.definition import batch_marker
 from instacart_lake.schemas import SourceTable, source_table_for_file
 
 CHUNK_BYTES = 8 << 20
@@ -171,8 +172,7 @@ def ingest(
         report.landed.append(landing)
     if report.landed:
         report.batch_uri = locations.raw_batch_uri(run_id)
-        marker = {"run_id": run_id, "files": [landing.uri for landing in report.landed]}
-        storage.write_text_atomic(report.batch_uri, json.dumps(marker, indent=1))
+        storage.write_text_atomic(report.batch_uri, batch_marker(run_id, [landing.uri for landing in report.landed]))
     return report
 
 

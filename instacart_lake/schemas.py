@@ -119,3 +119,47 @@ def source_table_for_file(file_name: str) -> SourceTable | None:
     """The source table a file name belongs to (`orders.csv` -> orders), or None."""
     stem = file_name[:-4] if file_name.lower().endswith(".csv") else None
     return SOURCE_TABLES.get(stem) if stem else None
+
+
+@dataclass(frozen=True)
+class EventSchema:
+    """A JSON event of the stream: its top-level fields, the array of its lines and the
+    fields of one line, the Kinesis partition key, and the clean tables it becomes."""
+
+    name: str
+    grain: str
+    fields: tuple[Column, ...]
+    lines_field: str
+    line_fields: tuple[Column, ...]
+    partition_key: str
+    key: str
+    order_table: str
+    """The clean table that takes one row per event (its `fields` that the table declares)."""
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.fields)
+
+    @property
+    def line_field_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.line_fields)
+
+    def line_table(self, eval_set: str) -> SourceTable | None:
+        """The clean table of the lines of an order of `eval_set` (None for test orders)."""
+        return next((t for t in SOURCE_TABLES.values() if t.order_eval_set == eval_set), None)
+
+
+ORDER_EVENT = EventSchema(
+    name="order_events",
+    grain="one event per placed order, with its lines",
+    fields=(Column("event_id", "string"), Column("event_time", "timestamp"), *SOURCE_TABLES["orders"].columns),
+    lines_field="lines",
+    line_fields=tuple(column for column in _ORDER_LINE_COLUMNS if column.name != "order_id"),
+    partition_key="user_id",
+    key="event_id",
+    order_table="orders",
+)
+"""An order event (JSON, one line): `event_id` (unique per event; a repeat is a redelivery),
+`event_time` (ISO-8601 UTC, when the order was placed), the fields of orders.csv, and
+`lines`: an array of {product_id, add_to_cart_order, reordered}, empty for a test order.
+Integers are JSON integers; `days_since_prior_order` is null on a user's first order."""

@@ -20,9 +20,10 @@ def _as_lake_uri(spark_path):
     return F.regexp_replace(spark_path, r"^file:/+", "file:///")
 
 
-def read_raw_lines(spark: SparkSession, file_uris: list[str]) -> DataFrame:
+def read_raw_lines(spark: SparkSession, file_uris: list[str], has_header: bool = True) -> DataFrame:
     """One row per data line of the files: `source_file` (the file's URI), `line_number`
-    (1-based in the file; the header is line 1 and is left out) and `value` (the line).
+    (1-based in the file; with `has_header`, the header is line 1 and is left out) and `value`
+    (the line). Gzipped files (`.gz`, the stream's delivered objects) are read decompressed.
 
     Spark splits big files into blocks and numbers rows per partition, so line numbers come
     from one small aggregate: the rows in each block, summed in block order within a file,
@@ -51,5 +52,5 @@ def read_raw_lines(spark: SparkSession, file_uris: list[str]) -> DataFrame:
     return (
         text.join(F.broadcast(base), on=["source_file", "block_start"], how="inner")
         .select("source_file", line_number.alias("line_number"), "value")
-        .where(F.col("line_number") > 1)
+        .where(F.col("line_number") > (1 if has_header else 0))
     )

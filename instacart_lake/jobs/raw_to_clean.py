@@ -8,12 +8,17 @@ Three phases, so that a failed quality gate commits nothing to the clean tables:
    with the stop action raises QualityGateFailed;
 3. commit: per table, merge the clean rows and the quarantine by key, register both in the
    catalog, reconcile the counts, and only then record the files in the ledger.
+Between 1 and 2, the pending order events that the stream delivered
+(instacart_lake.jobs.order_events) are checked against the would-be clean tables, and their
+clean rows join those of orders and order_products__prior/__train; their quarantine and
+ledger records are committed after the tables.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import reduce
 from pathlib import Path
 
 from pyspark import StorageLevel
@@ -26,10 +31,10 @@ from instacart_lake.delta import DeltaTableIO
 from instacart_lake.dq import RulesetResult
 from instacart_lake.errors import LakeError, QualityGateFailed
 from instacart_lake.ingest import read_manifest
+from instacart_lake.jobs.order_events import EventRun, commit_order_events, prepare_order_events
 from instacart_lake.jobs.quality_gate import RULESETS_DIR, evaluate_gate, rule_outcomes, stop_failures
 from instacart_lake.jobs.raw_lines import read_raw_lines
 from instacart_lake.ledger import Ledger
-from instacart_lake.monitoring import emf_record, write_emf_lines
 from instacart_lake.registration import register_delta_table
 from instacart_lake.runs import utc_now
 from instacart_lake.schemas import SOURCE_TABLES, SourceTable
@@ -88,10 +93,21 @@ class TableRun:
     clean_rows: int = 0
     quarantined_lines: int = 0
     dropped_duplicates: int = 0
+    quarantine_reasons: dict[str, int] | None = None
+    """Quarantined lines per reason code (a line with two reasons counts under both)."""
     quality: RulesetResult | None = None
     clean_version: int | None = None
     outcome: DataFrame | None = None
     would_be_clean: DataFrame | None = None
+    event_rows: DataFrame | None = None
+    """The clean rows of this run's order events for this table (instacart_lake.jobs.order_events)."""
+    event_row_count: int = 0
+    events: dict | None = None
+    """The order events' counts, on the orders table's run."""
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.files) or self.event_rows is not None
 
     def counts(self) -> dict:
         return {
@@ -100,8 +116,11 @@ class TableRun:
             "clean_rows": self.clean_rows,
             "quarantined_lines": self.quarantined_lines,
             "dropped_duplicates": self.dropped_duplicates,
+            "quarantine_reasons": self.quarantine_reasons or {},
             "rows_read": self.raw_lines,
-            "rows_written": self.clean_rows,
+            "rows_written": self.clean_rows + self.event_row_count,
+            "event_rows": self.event_row_count,
+            "events": self.events or {},
             "rows_rejected": self.quarantined_lines,
             "clean_version": self.clean_version,
             "quality_score": None if self.quality is None else self.quality.score,
@@ -120,6 +139,8 @@ def run_raw_to_clean(spark: SparkSession, lake: Lake, run_id: str,
     runs: list[TableRun] = []
     referenced: dict[str, DataFrame] = {}
     rejected_keys: dict[str, DataFrame] = {}
+    clean_tables: dict[str, DataFrame | None] = {}
+    events: EventRun | None = None
     try:
         for table in SOURCE_TABLES.values():
             raw_files = [uri for uri in storage.list_files(locations.table_uri("raw", table.name))
@@ -132,29 +153,41 @@ def run_raw_to_clean(spark: SparkSession, lake: Lake, run_id: str,
             clean = run.would_be_clean if run.files else existing
             if clean is not None and REFERENCED_COLUMNS.get(table.name):
                 referenced[table.name] = _key_frame(clean, REFERENCED_COLUMNS[table.name])
+            clean_tables[table.name] = clean
             runs.append(run)
+        events = prepare_order_events(spark, lake, ledger, referenced.get("products"), clean_tables)
+        if events is not None:
+            for run in runs:
+                _add_event_rows(run, events, clean_tables[run.table.name], referenced)
         _gate(spark, runs, referenced, run_id, lake, table_io, rulesets_dir)
         for run in runs:
-            if run.files:
+            if run.changed:
                 _commit(run, lake, table_io, ledger, run_id, landings)
-        metrics = [_metrics(run, run_id) for run in runs if run.files]
-        if metrics:
-            write_emf_lines(lake, run_id, metrics)
+        if events is not None:
+            commit_order_events(events, lake, table_io, ledger, run_id, JOB_NAME)
     finally:
         for run in runs:
             if run.outcome is not None:
                 run.outcome.unpersist()
+        if events is not None:
+            events.checked.unpersist()
     return runs
 
 
-def _metrics(run: TableRun, run_id: str) -> dict:
-    return emf_record(JOB_NAME, run.table.name, {
-        "RowsIn": run.raw_lines,
-        "RowsOut": run.clean_rows,
-        "RowsQuarantined": run.quarantined_lines,
-        "DuplicatesDropped": run.dropped_duplicates,
-        "DataQualityScore": run.quality.score,
-    }, run_id)
+def _add_event_rows(run: TableRun, events: EventRun, clean: DataFrame | None,
+                    referenced: dict[str, DataFrame]) -> None:
+    """Add the clean rows of the run's order events to a table's would-be clean rows (no key
+    is taken twice: an event for an order already there was dropped or quarantined)."""
+    rows = events.rows_for(run.table)
+    if run.table.name == "orders":
+        run.events = events.counts()
+    if rows is None:
+        return
+    run.event_rows = rows.localCheckpoint(eager=True)
+    run.event_row_count = run.event_rows.count()
+    run.would_be_clean = run.event_rows if clean is None else clean.unionByName(run.event_rows)
+    if REFERENCED_COLUMNS.get(run.table.name):
+        referenced[run.table.name] = _key_frame(run.would_be_clean, REFERENCED_COLUMNS[run.table.name])
 
 
 def _read_if_exists(table_io, uri: str) -> DataFrame | None:
@@ -191,6 +224,9 @@ def _prepare(spark, run: TableRun, versions: dict[str, int], referenced: dict[st
     run.quarantined_lines = counts.get(QUARANTINED, 0)
     run.dropped_duplicates = counts.get(DROPPED, 0)
     run.raw_lines = sum(counts.values())
+    run.quarantine_reasons = {row.reason: row["count"] for row in (
+        run.outcome.where(F.col("disposition") == QUARANTINED)
+        .select(F.explode("reasons").alias("reason")).groupBy("reason").count().collect())}
     new_clean = clean_rows(run.outcome.where(F.col("disposition") == CLEAN), table)
     if REFERENCED_COLUMNS.get(table.name):
         rejected_keys[table.name] = _key_frame(run.outcome.where(F.col("disposition") == QUARANTINED),
@@ -206,7 +242,7 @@ def _gate(spark, runs: list[TableRun], references: dict[str, DataFrame], run_id:
     """Evaluate each changed table's ruleset on its would-be clean table (with the key
     columns of the others as references); a failed rule with the stop action stops the run
     here, before any commit."""
-    changed = {run.table.name: run for run in runs if run.files}
+    changed = {run.table.name: run for run in runs if run.changed}
     results = evaluate_gate(spark, lake, table_io, JOB_NAME, run_id,
                             {name: run.would_be_clean for name, run in changed.items()},
                             rulesets_dir, references)
@@ -222,26 +258,31 @@ def _commit(run: TableRun, lake: Lake, table_io, ledger: Ledger, run_id: str, la
     table = run.table
     locations = lake.locations
     expected = sum(landings[uri].row_count for uri in run.files if uri in landings)
-    if all(uri in landings for uri in run.files) and expected != run.raw_lines:
+    if run.files and all(uri in landings for uri in run.files) and expected != run.raw_lines:
         raise AccountingMismatch(
             f"{table.name}: the ingest manifest counts {expected:,} raw lines, job 1 read {run.raw_lines:,}")
     if run.raw_lines != run.clean_rows + run.quarantined_lines + run.dropped_duplicates:
         raise AccountingMismatch(f"{table.name}: {run.raw_lines:,} raw lines != {run.clean_rows:,} clean "
                                  f"+ {run.quarantined_lines:,} quarantined + {run.dropped_duplicates:,} dropped")
     clean_uri = locations.table_uri("clean", table.name)
-    new_clean = clean_rows(run.outcome.where(F.col("disposition") == CLEAN), table)
+    batch_rows = [] if run.outcome is None else [clean_rows(run.outcome.where(F.col("disposition") == CLEAN), table)]
+    event_rows = [] if run.event_rows is None else [run.event_rows]
+    new_clean = reduce(DataFrame.unionByName, batch_rows + event_rows)
     run.clean_version = table_io.merge_by_key(new_clean, clean_uri, keys=list(table.primary_key),
                                               run_id=run_id, job_name=JOB_NAME)
+    register_delta_table(lake, "clean", table.name, table.spark_schema(), table.grain)
+    if run.outcome is None:
+        return
     quarantine_uri = locations.quarantine_table_uri(table.name)
     quarantined = (
         quarantine_rows(run.outcome.where(F.col("disposition") == QUARANTINED))
         .withColumn("run_id", F.lit(run_id))
         .withColumn("quarantined_at", F.lit(utc_now()).cast("timestamp"))
     )
-    if run.quarantined_lines or table_io.exists(quarantine_uri):
+    # The quarantine table exists from a table's first run, empty when nothing was rejected, so
+    # queries across the quarantine (athena/quarantine_reasons_by_run.sql) read every table.
+    if run.quarantined_lines or not table_io.exists(quarantine_uri):
         table_io.merge_by_key(quarantined, quarantine_uri, keys=QUARANTINE_KEY, run_id=run_id, job_name=JOB_NAME)
-    register_delta_table(lake, "clean", table.name, table.spark_schema(), table.grain)
-    if table_io.exists(quarantine_uri):
-        register_delta_table(lake, "clean", f"{table.name}_quarantine", quarantined.schema,
-                             f"one row per rejected raw line of {table.file_name}")
+    register_delta_table(lake, "clean", f"{table.name}_quarantine", quarantined.schema,
+                         f"one row per rejected raw line of {table.file_name}")
     ledger.record(run.files, table.name, run_id)

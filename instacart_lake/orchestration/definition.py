@@ -9,6 +9,7 @@ crawler; the SageMaker stages are the training and the scoring job of a model ve
 from __future__ import annotations
 
 import importlib
+import json
 import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
@@ -98,6 +99,12 @@ class Definition:
 
     def event_kind(self, event: Mapping[str, Any]) -> EventKind | None:
         return next((kind for kind in self.events.values() if kind.matches(event)), None)
+
+
+def batch_marker(run_id: str, uris: list[str]) -> str:
+    """The text of a batch marker (the object of the raw_files_landed event): the landing's id
+    and the files it landed."""
+    return json.dumps({"run_id": run_id, "files": uris}, indent=1)
 
 
 @lru_cache(maxsize=None)

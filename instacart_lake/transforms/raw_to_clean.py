@@ -58,7 +58,7 @@ def parse_integer(text: SparkColumn) -> SparkColumn:
     return F.when(text.rlike(_INTEGER_PATTERN) & fits, value.cast("int"))
 
 
-def _standardized(column: Column, text: SparkColumn) -> SparkColumn:
+def standardize(column: Column, text: SparkColumn) -> SparkColumn:
     if column.type == "int":
         return parse_integer(text)
     if column.name in NAME_COLUMNS:
@@ -66,7 +66,7 @@ def _standardized(column: Column, text: SparkColumn) -> SparkColumn:
     return text
 
 
-def _field_reasons(column: Column, text: SparkColumn, value: SparkColumn) -> list[SparkColumn]:
+def reasons_for_field(column: Column, text: SparkColumn, value: SparkColumn) -> list[SparkColumn]:
     """Reason codes for one field: missing, unparsable, out of range, not an allowed value."""
     name = column.name
     is_empty = text.isNull() | (text == "")
@@ -87,7 +87,7 @@ def _field_reasons(column: Column, text: SparkColumn, value: SparkColumn) -> lis
     return reasons
 
 
-def _table_rules(table: SourceTable, texts: dict[str, SparkColumn]) -> list[SparkColumn]:
+def reasons_for_row(table: SourceTable, texts: dict[str, SparkColumn]) -> list[SparkColumn]:
     """Rules across the fields of one row: days_since_prior_order is empty exactly on a
     user's first order."""
     if table.name != "orders":
@@ -116,12 +116,12 @@ def parse_lines(lines: DataFrame, table: SourceTable) -> DataFrame:
     texts = {c.name: F.trim(F.col(f"_fields.`{c.name}`")) for c in table.columns}
     typed = parsed.select(
         "*",
-        *[_standardized(c, texts[c.name]).alias(c.name) for c in table.columns],
+        *[standardize(c, texts[c.name]).alias(c.name) for c in table.columns],
     )
-    field_reasons = [r for c in table.columns for r in _field_reasons(c, texts[c.name], F.col(c.name))]
+    field_reasons = [r for c in table.columns for r in reasons_for_field(c, texts[c.name], F.col(c.name))]
     row_reasons = F.when(
         F.col("_right_width"),
-        F.array_compact(F.array(*field_reasons, *_table_rules(table, texts))),
+        F.array_compact(F.array(*field_reasons, *reasons_for_row(table, texts))),
     ).otherwise(F.array(F.lit("wrong_column_count")))
     reasons = F.concat(
         F.when(F.col("_valid_utf8"), F.array().cast("array<string>")).otherwise(F.array(F.lit("invalid_utf8"))),
