@@ -6,19 +6,23 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test setup java jars requirements clean
+.PHONY: run test setup java chromium jars requirements templates clean
 
+# The report is written also when the run fails (it shows where); the exit status is the run's.
 run: setup
-	$(BIN)/lake run $(ARGS)
+	@status=0; $(BIN)/lake run $(ARGS) || status=$$?; $(BIN)/lake report; exit $$status
 
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(ARGS)
 
-setup: java $(STAMP) jars
+setup: java chromium $(STAMP) jars
 
 java:
 	@bin/check-java
+
+chromium:
+	@bin/check-chromium
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "error: Python 3.11 is required (Glue 5.0 parity); set PYTHON=/path/to/python3.11")'
@@ -30,6 +34,11 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 jars: $(STAMP)
 	@$(BIN)/python -m instacart_lake.jars
+
+# The CloudFormation templates whose facts live elsewhere in the repository (a test fails
+# when a committed one is stale).
+templates: $(STAMP)
+	$(BIN)/python -m instacart_lake.deploy.templates
 
 requirements:
 	$(PYTHON) -m instacart_lake.versions requirements > requirements.txt

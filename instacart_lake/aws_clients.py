@@ -6,20 +6,40 @@ them from the standard AWS chain (environment variables first)."""
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import boto3
-from pyarrow import fs as pafs
 
 from instacart_lake.config import LakeConfig
 
+if TYPE_CHECKING:
+    from pyarrow import fs as pafs
+
 S3A_FILESYSTEM = "org.apache.hadoop.fs.s3a.S3AFileSystem"
 S3A_CREDENTIALS_PROVIDER = "com.amazonaws.auth.DefaultAWSCredentialsProviderChain"
+LOCAL_KINESIS_REGION = "us-east-1"
+"""The region a profile without one (local) signs its Kinesis requests for."""
 
 
 def boto3_client(config: LakeConfig, service: str) -> Any:
     return boto3.client(service, region_name=config.region, endpoint_url=config.endpoint_url)
+
+
+def kinesis_client(config: LakeConfig) -> Any:
+    """The order stream's Kinesis client: `kinesis_endpoint_url` where the profile sets one (the
+    local server of `lake stream start`), else the profile's endpoint (None: AWS)."""
+    endpoint_url = config.kinesis_endpoint_url or config.endpoint_url
+    credentials = {}
+    if _is_loopback(endpoint_url) and boto3.Session().get_credentials() is None:
+        credentials = {"aws_access_key_id": "local", "aws_secret_access_key": "local"}
+    return boto3.client("kinesis", region_name=config.region or LOCAL_KINESIS_REGION,
+                        endpoint_url=endpoint_url, **credentials)
+
+
+def _is_loopback(endpoint_url: str | None) -> bool:
+    """A server on this machine, which takes any credentials: none is needed to reach it."""
+    return endpoint_url is not None and urlparse(endpoint_url).hostname in ("127.0.0.1", "localhost", "::1")
 
 
 def s3_filesystem(config: LakeConfig) -> pafs.S3FileSystem:
@@ -28,7 +48,10 @@ def s3_filesystem(config: LakeConfig) -> pafs.S3FileSystem:
 
 @lru_cache(maxsize=None)
 def _s3_filesystem(region: str | None, endpoint_url: str | None) -> pafs.S3FileSystem:
-    """One filesystem per connection: the region is given, so pyarrow never asks AWS for it."""
+    """One filesystem per connection: the region is given, so pyarrow never asks AWS for it.
+    (pyarrow is imported here, not with the module: the Lambda handlers have no pyarrow.)"""
+    from pyarrow import fs as pafs
+
     if endpoint_url is None:
         return pafs.S3FileSystem(region=region)
     endpoint = urlparse(endpoint_url)

@@ -20,6 +20,14 @@ SUBCOMMANDS = {
     "catalog": "instacart_lake.commands.catalog",
     "run": "instacart_lake.commands.run",
     "status": "instacart_lake.commands.status",
+    "report": "instacart_lake.commands.report",
+    "alarms": "instacart_lake.commands.alarms",
+    "stream": "instacart_lake.commands.stream",
+    "query": "instacart_lake.commands.query",
+    "governance": "instacart_lake.commands.governance",
+    "serve": "instacart_lake.commands.serve",
+    "deploy": "instacart_lake.commands.deploy",
+    "destroy": "instacart_lake.commands.destroy",
 }
 
 
@@ -63,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"lake {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of the output went away (`lake query ... | head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ from instacart_lake.errors import LakeError
 
 CONFIG_PATH = Path(__file__).with_name("lake.toml")
 ZONES = ("raw", "clean", "curated", "ml")
-OPTIONAL_KEYS = ("root", "region", "meta_uri", "endpoint_url", "spark_driver_memory", "spark_shuffle_partitions")
+OPTIONAL_KEYS = ("root", "region", "meta_uri", "endpoint_url", "kinesis_endpoint_url", "spark_driver_memory",
+                 "spark_shuffle_partitions")
 """Keys that LAKE_<KEY> sets in any profile, also where lake.toml leaves them out."""
 
 
@@ -23,7 +24,8 @@ class LakeConfig:
 
     For the local profile `root` is an absolute folder and the zones are folders under it;
     for the aws profile each zone is an S3 bucket URI. `endpoint_url` is an S3-compatible
-    endpoint that every AWS client of the lake uses instead of AWS itself (None: AWS).
+    endpoint that every AWS client of the lake uses instead of AWS itself (None: AWS);
+    `kinesis_endpoint_url` one that the stream's Kinesis clients use instead (None: as the others).
     """
 
     profile: str
@@ -33,8 +35,11 @@ class LakeConfig:
     meta_uri: str
     region: str | None = None
     endpoint_url: str | None = None
+    kinesis_endpoint_url: str | None = None
     spark_driver_memory: str = "8g"
     spark_shuffle_partitions: int = 8
+    athena_workgroup: str | None = None
+    """The Athena workgroup `lake query` runs in with this profile (None: no Athena)."""
 
     @property
     def is_local(self) -> bool:
@@ -89,16 +94,18 @@ def load_config(
         meta_uri=meta_uri.rstrip("/"),
         region=settings.get("region"),
         endpoint_url=_checked_endpoint(settings.get("endpoint_url")),
+        kinesis_endpoint_url=_checked_endpoint(settings.get("kinesis_endpoint_url"), "kinesis_endpoint_url"),
         spark_driver_memory=settings.get("spark_driver_memory", "8g"),
         spark_shuffle_partitions=int(settings.get("spark_shuffle_partitions", 8)),
+        athena_workgroup=settings.get("athena_workgroup"),
     )
 
 
-def _checked_endpoint(endpoint_url: str | None) -> str | None:
+def _checked_endpoint(endpoint_url: str | None, key: str = "endpoint_url") -> str | None:
     if endpoint_url is None:
         return None
     parsed = urlparse(endpoint_url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.path not in ("", "/"):
-        raise LakeError(f"endpoint_url {endpoint_url!r} (lake.toml or LAKE_ENDPOINT_URL) is not an http:// or https:// "
+        raise LakeError(f"{key} {endpoint_url!r} (lake.toml or LAKE_{key.upper()}) is not an http:// or https:// "
                         "address such as http://127.0.0.1:5000")
     return endpoint_url.rstrip("/")

@@ -35,6 +35,7 @@ from instacart_lake.orchestration import load_definition
 from instacart_lake.reference.duckdb_features import candidates as reference_candidates
 from instacart_lake.reference.duckdb_features import feature_tables as reference_feature_tables
 from instacart_lake.runs import load_latest_run
+from instacart_lake.serving import open_serving_store
 from instacart_lake.transforms.features import FEATURE_KEYS
 from instacart_lake.transforms.gold import GOLD_SCHEMAS
 
@@ -87,7 +88,7 @@ def test_the_run_goes_through_the_handlers_that_the_definition_names(pipeline):
         assert before.next_step["status"] == "started" and before.next_step["stage"] == stage.stage, before.stage
         assert stage.state in ("SUCCEEDED", "Succeeded", "Completed") and stage.job_run_id, stage.stage
         assert stage.started_at <= stage.finished_at, stage.stage
-    assert record.stages[-1].next_step == {"status": "chain_ended", "job": "gold_predictions"}
+    assert record.stages[-1].next_step == {"status": "chain_ended", "job": "export_serving"}
     assert len({stage.job_run_id for stage in record.stages[1:]}) == len(record.stages) - 1
     idempotency = json.loads(Path(uri_to_path(lake.locations.idempotency_uri)).read_text())
     assert len(idempotency) == len(record.stages)  # one record per event delivered to a handler
@@ -216,7 +217,8 @@ def test_the_model_card_records_the_data_versions_and_the_evaluation(pipeline, c
     run_id = stages["gold_predictions"].job_run_id
     emf = [json.loads(line) for line in
            Path(uri_to_path(f"{lake.locations.runs_uri}/{run_id}.emf.jsonl")).read_text().splitlines()]
-    [quality] = [record for record in emf if record["JobName"] == "gold_predictions"]
+    [quality] = [record for record in emf if "ExpectedF1Score" in record]
+    assert (quality["Stage"], quality["Run"]) == ("gold_predictions", run_id)
     assert quality["ExpectedF1Score"] == evaluation["f1_expected_f1"]
     assert quality["OracleF1Score"] == evaluation["f1_oracle"]
     assert {"Name": "ExpectedF1Score", "Unit": "None"} in quality["_aws"]["CloudWatchMetrics"][0]["Metrics"]
@@ -276,7 +278,8 @@ def test_a_run_from_the_train_stage_adds_a_second_model_version(pipeline):
     assert main(["--lake-root", root, "run", "--source", str(source), "--from", "curated_to_ml"]) == 0
 
     record = load_latest_run(lake)
-    assert [stage.stage for stage in record.stages] == ["curated_to_ml", "train", "score", "gold_predictions"]
+    assert [stage.stage for stage in record.stages] == ["curated_to_ml", "train", "score", "gold_predictions",
+                                                       "export_serving"]
     assert record.stages[0].started_by == "lake run --from"
     second = record.stages[1].next_step["model_version"]
     scores = delta(lake, "curated", "reorder_scores").to_pyarrow_table().to_pylist()
@@ -284,6 +287,9 @@ def test_a_run_from_the_train_stage_adds_a_second_model_version(pipeline):
     assert {r["model_version"] for r in scores} == {first, second}
     assert (sum(r["model_version"] == first for r in scores) == sum(r["model_version"] == second for r in scores)
             == record.stages[3].tables["reorder_scores"]["rows_written"])
+    served = open_serving_store(lake).current()
+    assert (served.model_version, served.users) == (second, record.stages[4].tables["serving.users"]["rows_written"])
+    assert served.users == len(delta(lake, "curated", "next_basket").to_pyarrow_table().to_pylist()) // 2
 
 
 def test_a_run_whose_first_stage_comes_after_its_last_is_refused(pipeline, capsys):

@@ -101,13 +101,18 @@ def test_a_succeeded_glue_job_starts_the_next_glue_job_and_the_last_ends_the_cha
 
     result = glue_job_state.start_after_glue_job(EventBridgeEvent(glue_job_event("raw_to_clean")), aws,
                                                  DEFINITION, "aws", settings)
-    ended = glue_job_state.start_after_glue_job(EventBridgeEvent(glue_job_event("gold_predictions")), aws,
+    exported = glue_job_state.start_after_glue_job(EventBridgeEvent(glue_job_event("gold_predictions")), aws,
+                                                   DEFINITION, "aws", settings)
+    ended = glue_job_state.start_after_glue_job(EventBridgeEvent(glue_job_event("export_serving")), aws,
                                                 DEFINITION, "aws", settings)
 
     [run] = job_runs(aws.glue, "clean_to_curated")
+    [export] = job_runs(aws.glue, "export_serving")
     assert (result["stage"], result["job_run_id"], run["Arguments"]) == (
         "clean_to_curated", run["Id"], {"--lake_profile": "aws"})
-    assert ended == {"status": "chain_ended", "job": "gold_predictions"}
+    assert (exported["stage"], exported["job_run_id"], export["Arguments"]) == (
+        "export_serving", export["Id"], {"--lake_profile": "aws"})
+    assert ended == {"status": "chain_ended", "job": "export_serving"}
 
 
 @pytest.mark.parametrize("state, message", [
