@@ -194,7 +194,9 @@ def test_the_aws_lake_holds_the_tables_of_the_local_lake(moto_endpoint, lakes):
     options = _delta_storage_options(moto_endpoint)
     for zone, table in _compared_tables(local):
         on_s3 = _table_rows(aws, zone, table, options)
-        assert on_s3, f"{zone}.{table} is empty on S3"
+        # A quarantine table exists from its table's first run, empty when nothing was rejected;
+        # every other table, and the damaged aisles' quarantine, has rows.
+        assert on_s3 or (table.endswith("_quarantine") and table != "aisles_quarantine"), f"{zone}.{table} is empty"
         assert on_s3 == _table_rows(local, zone, table), f"{zone}.{table} differs between S3 and local"
 
 
