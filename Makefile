@@ -6,15 +6,21 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ARGS ?=
 
-.PHONY: run test setup java chromium jars requirements templates clean
+.PHONY: run test setup java chromium jars requirements templates lint-templates clean
 
 # The report is written also when the run fails (it shows where); the exit status is the run's.
 run: setup
 	@status=0; $(BIN)/lake run $(ARGS) || status=$$?; $(BIN)/lake report; exit $$status
 
-test: setup
+test: setup lint-templates
 	$(BIN)/ruff check .
 	$(BIN)/pytest $(ARGS)
+
+# The CloudFormation templates as AWS teams check them: cfn-lint (no error or warning) and
+# checkov (no failed check; tests/test_templates.py also requires a reason for every skip).
+lint-templates: $(STAMP)
+	$(BIN)/cfn-lint cloudformation/*.yaml
+	$(BIN)/checkov --directory cloudformation --framework cloudformation --skip-download --quiet --compact
 
 setup: java chromium $(STAMP) jars
 

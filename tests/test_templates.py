@@ -75,13 +75,6 @@ def test_every_generated_template_is_current():
     assert stale_templates() == []
 
 
-def test_cfn_lint_reports_nothing_on_any_template():
-    cfn_lint = Path(sysconfig.get_path("scripts")) / "cfn-lint"
-    result = subprocess.run([str(cfn_lint), "--format", "parseable", *sorted(
-        str(path) for path in TEMPLATES_DIR.glob("*.yaml"))], capture_output=True, text=True)
-    assert (result.returncode, result.stdout) == (0, ""), result.stdout + result.stderr
-
-
 def test_checkov_fails_no_check_and_every_skip_says_why():
     checkov = Path(sysconfig.get_path("scripts")) / "checkov"
     result = subprocess.run([str(checkov), "--directory", str(TEMPLATES_DIR), "--framework", "cloudformation",
