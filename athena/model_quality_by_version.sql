@@ -1,8 +1,8 @@
 -- The model versions side by side.
--- For every model version in the gold tables, when it was scored, the test orders it
--- predicted, its own estimate of its F1 (the mean expected F1 of its baskets), the mean
--- basket size, the share of baskets that include None, and its candidates and their mean
--- reorder probability.
+-- For every published model version of the gold tables (one that next_basket holds), when
+-- it was scored, the test orders it predicted, its own estimate of its F1 (the mean expected
+-- F1 of its baskets), the mean basket size, the share of baskets that include None, and its
+-- candidates and their mean reorder probability.
 WITH baskets AS (
     SELECT
         model_version,

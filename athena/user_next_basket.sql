@@ -1,11 +1,13 @@
 -- A user's predicted next basket, with product names.
--- The basket of the user's test order from the newest model version (the one scored last):
+-- The basket of the user's test order from the newest published model version (the one
+-- scored last among those next_basket holds, which is committed after reorder_scores):
 -- one row per predicted product with its name, aisle, department and reorder probability,
 -- and a row with product_name 'None' when the basket predicts None.
 -- :user_id integer  the user
 WITH latest AS (
     SELECT model_version
     FROM instacart_curated.reorder_scores
+    WHERE model_version IN (SELECT model_version FROM instacart_curated.next_basket)
     ORDER BY scored_at DESC, model_version DESC
     LIMIT 1
 ),

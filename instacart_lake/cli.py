@@ -1,5 +1,25 @@
 """The `lake` command. Each subcommand lives in instacart_lake.commands.<name> and provides
-HELP, add_arguments(parser) and run(args, lake) -> exit code."""
+HELP, add_arguments(parser) and run(args, lake) -> exit code.
+
+Every failure the user can act on is one line on stderr, `lake <command>: error: <message>`
+(`lake <command>: interrupted` for Ctrl-C, `terminated` for SIGTERM), and an exit code that
+says its kind (instacart_lake.failures):
+
+| exit code | failure |
+|---|---|
+| 0 | done |
+| 1 | a LakeError: bad input, a refused file, a failed stage |
+| 69 | no AWS credentials for the aws profile |
+| 74 | no space left on the device (also inside a job's process), or another I/O error |
+| 75 | the lake is locked by another run or ingest |
+| 77 | permission denied, or a read-only file system |
+| 78 | the lake root is not a folder |
+| 130 | interrupted (Ctrl-C) |
+| 141 | the reader of the output went away (a closed pipe) |
+| 143 | terminated (SIGTERM): stopped as on Ctrl-C |
+
+Any other exception is a bug, and keeps its traceback.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +30,14 @@ import os
 import sys
 
 from instacart_lake.context import Lake
-from instacart_lake.errors import LakeError
+from instacart_lake.failures import (
+    INTERRUPTIONS,
+    check_aws_credentials,
+    check_lake_root,
+    classify,
+    local_lake_root,
+    terminate_as_interrupt,
+)
 
 SUBCOMMANDS = {
     "generate": "instacart_lake.commands.generate",
@@ -28,6 +55,7 @@ SUBCOMMANDS = {
     "serve": "instacart_lake.commands.serve",
     "deploy": "instacart_lake.commands.deploy",
     "destroy": "instacart_lake.commands.destroy",
+    "vacuum": "instacart_lake.commands.vacuum",
 }
 
 
@@ -56,25 +84,47 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+STANDALONE_COMMANDS = frozenset({"generate", "stats", "governance", "deploy", "destroy"})
+"""Commands that work without the lake (deploy and destroy reach AWS with their own checks)."""
+
+
+def checked_lake(args: argparse.Namespace) -> Lake:
+    """The lake of the options, refused at once when it cannot work: a local root that is not
+    a folder, or the aws profile with no credentials."""
+    lake = Lake.from_environment(root=args.lake_root, profile=args.profile)
+    if args.command not in STANDALONE_COMMANDS:
+        root = local_lake_root(lake)
+        if root is not None:
+            check_lake_root(root)
+        else:
+            check_aws_credentials()
+    return lake
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    lake = None
     try:
-        lake = Lake.from_environment(root=args.lake_root, profile=args.profile)
-        return args.handler(args, lake)
-    except LakeError as error:
-        print(f"lake {args.command}: error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"lake {args.command}: interrupted", file=sys.stderr)
-        return 130
+        with terminate_as_interrupt():
+            lake = checked_lake(args)
+            return args.handler(args, lake)
     except BrokenPipeError:
         # The reader of the output went away (`lake query ... | head`): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except BaseException as error:
+        failure = classify(error, local_lake_root(lake) if lake is not None else None)
+        if failure is None:
+            raise
+        if failure.exit_code in INTERRUPTIONS:
+            print(f"lake {args.command}: {failure.message}", file=sys.stderr)
+        else:
+            print(f"lake {args.command}: error: {failure.message}", file=sys.stderr)
+        return failure.exit_code
 
 
 if __name__ == "__main__":

@@ -8,6 +8,14 @@ the same name lands as a new version (`orders.v2.csv` when the same day already 
 Every source is checked before anything is written: one bad file lands nothing. An ingest
 that lands files ends with its batch marker (Locations.raw_batch_uri), a JSON list of them:
 the one object whose S3 event starts the chain, however many files landed.
+
+Sources are named exactly as the data contract publishes them (`orders.csv`, case-sensitive);
+a near miss (`Orders.csv`, `orders.CSV`, a folder named `orders.csv`) is refused, any other
+entry of a source folder is reported as not ingested. The names ingest lands are the only
+files job 1 reads (`landed_files`). Versions are numbered from the manifest, so the commands
+that ingest hold the lake lock (instacart_lake.lake_lock): two ingests at once would pick the
+same version. The manifest stores each file's URI relative to the raw zone (see
+instacart_lake.ledger), so a lake root that moves keeps its landings.
 """
 
 from __future__ import annotations
@@ -15,20 +23,23 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import uuid
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from instacart_lake import storage
+from instacart_lake import failpoints, storage
 from instacart_lake.context import Lake
+from instacart_lake.csv_records import RecordCounter
 from instacart_lake.errors import InputError, LakeError
+from instacart_lake.ledger import zone_absolute, zone_relative
+from instacart_lake.leftovers import remove_staged_files
 from instacart_lake.orchestration.definition import batch_marker
-from instacart_lake.schemas import SourceTable, source_table_for_file
+from instacart_lake.schemas import SOURCE_TABLES, SourceTable, source_table_for_file
 
 CHUNK_BYTES = 8 << 20
-GENERATOR_SIDECARS = frozenset({"ground_truth.csv", "defects.csv"})
-"""Files the generator writes beside the six sources; a folder ingest passes over them."""
+SOURCE_FILE_NAMES = tuple(table.file_name for table in SOURCE_TABLES.values())
 
 ProgressCallback = Callable[[str, int], None]
 
@@ -72,10 +83,13 @@ class _Source:
 
 
 def collect_sources(arguments: Iterable[str]) -> tuple[list[_Source], list[str]]:
-    """The source files named by folders and files, checked; and the folder files passed over.
+    """The source files named by folders and files, checked; and the folder entries passed over.
 
-    Raises InputError for a missing path, an unknown file named explicitly, an empty file, a
-    file that is not CSV text or whose header is not the table's, and a folder without sources.
+    Names are matched exactly as the data contract publishes them. Raises InputError for a
+    missing path, a file named explicitly that is not one of the six, a folder entry that
+    nearly is (the same name but for case, or a folder named like a source file), a file that
+    fails the head checks, and a folder without sources. Any other folder entry (a README, the
+    generator's ground_truth.csv and defects.csv) is passed over and returned by name.
     """
     sources: list[_Source] = []
     ignored: list[str] = []
@@ -83,25 +97,23 @@ def collect_sources(arguments: Iterable[str]) -> tuple[list[_Source], list[str]]
         path = Path(argument)
         if not path.exists():
             raise InputError("no such file or folder", str(path))
-        if path.is_dir():
+        if path.is_dir() and _source_named_like(path.name) is None:
             found = []
             for candidate in sorted(path.iterdir()):
-                table = source_table_for_file(candidate.name) if candidate.is_file() else None
+                table = _named_source(candidate)
                 if table is None:
-                    if candidate.name not in GENERATOR_SIDECARS:
-                        ignored.append(str(candidate))
-                    continue
-                found.append(_Source(candidate, table))
+                    ignored.append(str(candidate))
+                else:
+                    found.append(_Source(candidate, table))
             if not found:
-                raise InputError("folder holds none of the six Instacart files "
-                                 "(aisles.csv, departments.csv, products.csv, orders.csv, "
-                                 "order_products__prior.csv, order_products__train.csv)", str(path))
+                raise InputError(f"folder holds none of the six Instacart files ({', '.join(SOURCE_FILE_NAMES)})",
+                                 str(path))
             sources.extend(found)
         else:
-            table = source_table_for_file(path.name)
+            table = _named_source(path)
             if table is None:
-                raise InputError(f"unknown file {path.name!r}: not one of the six Instacart "
-                                 "files, so it is refused", str(path))
+                raise InputError(f"unknown file {path.name!r}: not one of the six Instacart files, so it is refused",
+                                 str(path))
             sources.append(_Source(path, table))
     names = [source.path.name for source in sources]
     duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -112,24 +124,80 @@ def collect_sources(arguments: Iterable[str]) -> tuple[list[_Source], list[str]]
     return sources, ignored
 
 
+def _named_source(path: Path) -> SourceTable | None:
+    """The table of a source file; None for a path named like none; InputError for a near miss."""
+    table = source_table_for_file(path.name) if path.is_file() else None
+    if table is not None:
+        return table
+    near = _source_named_like(path.name)
+    if near is None:
+        return None
+    if path.is_dir():
+        raise InputError(f"a folder, not the file {near.file_name} (a source is one CSV file, not a folder "
+                         "of parts): give the file itself", str(path))
+    raise InputError(f"not one of the six Instacart file names, which are case-sensitive: did you mean "
+                     f"{near.file_name}?", str(path))
+
+
+def _source_named_like(name: str) -> SourceTable | None:
+    """The table whose file name is `name` but for case (`Orders.csv`, `orders.CSV` -> orders)."""
+    return next((table for table in SOURCE_TABLES.values() if table.file_name.lower() == name.lower()), None)
+
+
+def not_ingested_note(path: str) -> str:
+    """The line `lake ingest` and `lake run` print for a folder entry passed over."""
+    return f"not ingested: {path} (not one of the six Instacart files)"
+
+
 def _check_source(source: _Source) -> None:
-    """Cheap checks on the head of a file: not empty, text, and the table's header."""
+    """Checks before anything lands: not empty, the table's header in UTF-8, and no NUL byte
+    anywhere (instacart_lake.csv_records). The scan for NUL reads the whole file at memory
+    speed; the copy then reads it again, mostly from the page cache."""
     path = str(source.path)
     with source.path.open("rb") as handle:
         head = handle.read(64 << 10)
-    if not head:
-        raise InputError("file is empty", path, 1)
-    if b"\x00" in head:
-        raise InputError("not a CSV text file (binary content)", path)
-    first_line = head.split(b"\n", 1)[0].rstrip(b"\r").removeprefix(b"\xef\xbb\xbf")
-    try:
-        header = [name.strip().strip('"') for name in first_line.decode("utf-8").split(",")]
-    except UnicodeDecodeError:
-        raise InputError("header is not UTF-8 text", path, 1) from None
-    if tuple(header) != source.table.column_names:
-        raise InputError(
-            f"header does not match {source.table.file_name}: expected "
-            f"{','.join(source.table.column_names)}, found {','.join(header)}", path, 1)
+        if not head:
+            raise InputError("file is empty", path, 1)
+        _refuse_nul(source.path, 0, head)
+        first_line = head.split(b"\n", 1)[0].rstrip(b"\r").removeprefix(b"\xef\xbb\xbf")
+        try:
+            header = [name.strip().strip('"') for name in first_line.decode("utf-8").split(",")]
+        except UnicodeDecodeError:
+            raise InputError("header is not UTF-8 text", path, 1) from None
+        if tuple(header) != source.table.column_names:
+            line_ends = " (its lines end in a lone carriage return: LF or CRLF expected)" if b"\r" in first_line else ""
+            raise InputError(
+                f"header does not match {source.table.file_name}: expected "
+                f"{','.join(source.table.column_names)}, found {_one_line(','.join(header))}{line_ends}", path, 1)
+        offset = len(head)
+        while chunk := handle.read(CHUNK_BYTES):
+            _refuse_nul(source.path, offset, chunk)
+            offset += len(chunk)
+
+
+def _one_line(text: str, limit: int = 120) -> str:
+    """Text as one printable line for a message: control characters escaped, cut at `limit`."""
+    shown = "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+    return shown if len(shown) <= limit else shown[:limit] + "…"
+
+
+def _refuse_nul(path: Path, offset: int, chunk: bytes) -> None:
+    """Raise InputError naming the line of the first NUL byte in `chunk` (which starts at
+    byte `offset` of the file)."""
+    position = chunk.find(b"\x00")
+    if position != -1:
+        raise InputError("not a CSV text file (NUL byte)", str(path), _line_at(path, offset + position))
+
+
+def _line_at(path: Path, offset: int) -> int:
+    """The line that holds byte `offset` of a file (counted only once a NUL is found: counting
+    line ends costs as much as hashing)."""
+    newlines = 0
+    with path.open("rb") as handle:
+        while offset > 0 and (chunk := handle.read(min(CHUNK_BYTES, offset))):
+            newlines += chunk.count(b"\n")
+            offset -= len(chunk)
+    return newlines + 1
 
 
 def ingest(
@@ -139,11 +207,13 @@ def ingest(
     ingest_date: dt.date | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> IngestReport:
-    """Land the files named by `arguments` (folders or files) in the raw zone."""
+    """Land the files named by `arguments` (folders or files) in the raw zone. The caller holds
+    the lake lock."""
     sources, ignored = collect_sources(arguments)
     ingest_date = ingest_date or dt.datetime.now(dt.timezone.utc).date()
     locations = lake.locations
     _ensure_writable(locations.raw_staging_uri())
+    remove_staged_files(locations.raw_staging_uri(), dt.datetime.now(dt.timezone.utc))
     manifest = _reconciled_manifest(lake, run_id)
     report = IngestReport(ignored=ignored)
     for source in sources:
@@ -158,6 +228,7 @@ def ingest(
             partition_uri = locations.raw_landing_uri(source.table.name, ingest_date)
             final_uri = f"{partition_uri}/{_versioned_name(source.path.name, version, partition_uri)}"
             storage.move(staged_uri, final_uri)
+            failpoints.reach("ingest.after_rename")
         finally:
             storage.delete(staged_uri)
         landing = Landing(
@@ -177,15 +248,45 @@ def ingest(
 
 
 def read_manifest(lake: Lake) -> list[Landing]:
+    """The manifest's records, with the URIs of the files where the lake is now."""
     uri = lake.locations.ingest_manifest_uri
     if not storage.exists(uri):
         return []
-    return [Landing(**json.loads(line)) for line in storage.read_text(uri).splitlines() if line]
+    raw_uri = lake.locations.zone_uri("raw")
+    records = [json.loads(line) for line in storage.read_text(uri).splitlines() if line]
+    return [Landing(**{**record, "uri": zone_absolute(record["uri"], raw_uri)}) for record in records]
 
 
 def _write_manifest(lake: Lake, manifest: list[Landing]) -> None:
-    text = "".join(json.dumps(asdict(landing), sort_keys=True) + "\n" for landing in manifest)
+    """Replace the manifest in one atomic write, each file by its URI relative to the raw zone."""
+    raw_uri = lake.locations.zone_uri("raw")
+    text = "".join(json.dumps({**asdict(landing), "uri": zone_relative(landing.uri, raw_uri)}, sort_keys=True) + "\n"
+                   for landing in manifest)
     storage.write_text_atomic(lake.locations.ingest_manifest_uri, text)
+
+
+def landed_files(lake: Lake, table: SourceTable) -> list[str]:
+    """The files ingest landed for `table` in the raw zone: the files job 1 reads.
+
+    Raises LakeError for any other file in the table's raw folder: a file that ingest did not
+    land is neither read nor passed over in silence.
+    """
+    files = storage.list_files(lake.locations.table_uri("raw", table.name))
+    strays = [uri for uri in files if _landing_version(table, _table_relative(lake, table, uri)) is None]
+    if strays:
+        raise LakeError(f"{strays[0]}: not a file that lake ingest lands ({table.name}/ingest_date=YYYY-MM-DD/"
+                        f"{table.name}.csv or {table.name}.vN.csv), so job 1 does not read it: land the file "
+                        "with `lake ingest`, or move it out of the raw zone")
+    return files
+
+
+def _landing_version(table: SourceTable, path: str) -> int | None:
+    """For a path under a table's raw folder named as ingest lands files, the version in its
+    name (1 when it has none); None for any other path."""
+    match = re.fullmatch(rf"ingest_date=\d{{4}}-\d{{2}}-\d{{2}}/{re.escape(table.name)}(?:\.v([1-9]\d*))?\.csv", path)
+    if match is None:
+        return None
+    return int(match.group(1) or 1)
 
 
 def _reconciled_manifest(lake: Lake, run_id: str) -> list[Landing]:
@@ -193,19 +294,15 @@ def _reconciled_manifest(lake: Lake, run_id: str) -> list[Landing]:
     rename and the manifest write), so that a byte-identical re-ingest stays a no-op."""
     manifest = read_manifest(lake)
     recorded = {landing.uri for landing in manifest}
-    raw_uri = lake.locations.zone_uri("raw")
-    staging_uri = lake.locations.raw_staging_uri()
-    missing = [uri for uri in storage.list_files(raw_uri)
-               if uri.endswith(".csv") and not uri.startswith(staging_uri) and uri not in recorded]
-    for uri in missing:
+    missing = [(table, uri) for table in SOURCE_TABLES.values()
+               for uri in storage.list_files(lake.locations.table_uri("raw", table.name))
+               if uri not in recorded and _landing_version(table, _table_relative(lake, table, uri)) is not None]
+    for table, uri in missing:
         size, sha256, row_count = _measure(uri)
-        table_name = uri[len(raw_uri) + 1:].split("/", 1)[0]
         partition = uri.rsplit("/", 2)[-2]
-        file_name = uri.rsplit("/", 1)[-1]
-        source_name = f"{file_name.split('.')[0]}.csv"
-        version = 1 + max((m.version for m in manifest if m.source_name == source_name), default=0)
+        version = 1 + max((m.version for m in manifest if m.source_name == table.file_name), default=0)
         manifest.append(Landing(
-            source_name=source_name, table=table_name, version=version, uri=uri,
+            source_name=table.file_name, table=table.name, version=version, uri=uri,
             size_bytes=size, sha256=sha256, row_count=row_count,
             ingest_date=partition.removeprefix("ingest_date="),
             landed_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -214,6 +311,10 @@ def _reconciled_manifest(lake: Lake, run_id: str) -> list[Landing]:
     if missing:
         _write_manifest(lake, manifest)
     return manifest
+
+
+def _table_relative(lake: Lake, table: SourceTable, uri: str) -> str:
+    return uri[len(lake.locations.table_uri("raw", table.name)) + 1:]
 
 
 def _versioned_name(file_name: str, version: int, partition_uri: str) -> str:
@@ -225,10 +326,10 @@ def _versioned_name(file_name: str, version: int, partition_uri: str) -> str:
 
 
 def _copy_to_staging(path: Path, staged_uri: str, on_progress: ProgressCallback | None):
-    """Copy a file to staging, hashing it and counting its data rows on the way."""
+    """Copy a file to staging, hashing it and counting its data records on the way."""
     digest = hashlib.sha256()
-    size = newlines = 0
-    last_byte = b""
+    size = 0
+    records = RecordCounter()
     location = storage.resolve(staged_uri)
     location.filesystem.create_dir(location.path.rsplit("/", 1)[0], recursive=True)
     with path.open("rb") as source, location.filesystem.open_output_stream(location.path) as target:
@@ -236,22 +337,17 @@ def _copy_to_staging(path: Path, staged_uri: str, on_progress: ProgressCallback 
             digest.update(chunk)
             target.write(chunk)
             size += len(chunk)
-            newlines += chunk.count(b"\n")
-            last_byte = chunk[-1:]
+            records.feed(chunk)
             if on_progress is not None:
                 on_progress(path.name, len(chunk))
-    return size, digest.hexdigest(), _data_rows(newlines, last_byte)
+    return size, digest.hexdigest(), records.finish()
 
 
 def _measure(uri: str) -> tuple[int, str, int]:
     data = storage.read_bytes(uri)
-    return len(data), hashlib.sha256(data).hexdigest(), _data_rows(data.count(b"\n"), data[-1:])
-
-
-def _data_rows(newlines: int, last_byte: bytes) -> int:
-    """Lines after the header: a last line without a line end counts too."""
-    lines = newlines + (1 if last_byte not in (b"", b"\n") else 0)
-    return max(lines - 1, 0)
+    records = RecordCounter()
+    records.feed(data)
+    return len(data), hashlib.sha256(data).hexdigest(), records.finish()
 
 
 def _ensure_writable(uri: str) -> None:

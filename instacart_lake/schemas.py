@@ -13,7 +13,9 @@ from pyspark.sql import types as T
 
 @dataclass(frozen=True)
 class Column:
-    """A declared column: its type, whether it may be empty, and the values it may take."""
+    """A declared column: its type, whether it may be empty, the values it may take, and for
+    text the most characters a value may have (job 1 quarantines a longer one as
+    `too_long:<column>`; the clean ruleset's ColumnLength rule states the same bound)."""
 
     name: str
     type: str
@@ -21,6 +23,7 @@ class Column:
     minimum: int | None = None
     maximum: int | None = None
     allowed: tuple[str, ...] | None = None
+    max_length: int | None = None
 
 
 @dataclass(frozen=True)
@@ -80,14 +83,14 @@ SOURCE_TABLES: dict[str, SourceTable] = {
     for table in (
         SourceTable(
             "aisles", "one row per aisle",
-            (Column("aisle_id", "int", minimum=1), Column("aisle", "string")), ("aisle_id",)),
+            (Column("aisle_id", "int", minimum=1), Column("aisle", "string", max_length=200)), ("aisle_id",)),
         SourceTable(
             "departments", "one row per department",
-            (Column("department_id", "int", minimum=1), Column("department", "string")),
+            (Column("department_id", "int", minimum=1), Column("department", "string", max_length=200)),
             ("department_id",)),
         SourceTable(
             "products", "one row per product",
-            (Column("product_id", "int", minimum=1), Column("product_name", "string"),
+            (Column("product_id", "int", minimum=1), Column("product_name", "string", max_length=500),
              Column("aisle_id", "int", minimum=1), Column("department_id", "int", minimum=1)),
             ("product_id",),
             foreign_keys=(ForeignKey("aisle_id", "aisles", "aisle_id"),
@@ -116,9 +119,10 @@ NAME_COLUMNS = frozenset({"aisle", "department", "product_name"})
 """Free-text names: standardized to one Unicode normal form (NFC) and single spaces."""
 
 def source_table_for_file(file_name: str) -> SourceTable | None:
-    """The source table a file name belongs to (`orders.csv` -> orders), or None."""
-    stem = file_name[:-4] if file_name.lower().endswith(".csv") else None
-    return SOURCE_TABLES.get(stem) if stem else None
+    """The source table a file name belongs to (`orders.csv` -> orders), or None. Names are
+    matched exactly as the data contract publishes them: `Orders.csv` and `orders.CSV` are not
+    orders.csv."""
+    return next((table for table in SOURCE_TABLES.values() if table.file_name == file_name), None)
 
 
 @dataclass(frozen=True)

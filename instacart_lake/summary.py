@@ -1,12 +1,14 @@
 """The short summary a run ends with: per stage and table, rows in, out and rejected, and time;
 the run's timeline (every job run with its id, start, end, state and the event that started
-it); then, when the run evaluated a model version, its evaluation on the validation users."""
+it); each data-quality rule that failed without stopping the run (a warning), on a line of its
+own; then, when the run evaluated a model version, its evaluation on the validation users."""
 
 from __future__ import annotations
 
 from rich.console import Console
 from rich.table import Table
 
+from instacart_lake.dq.results import failed_rule_line
 from instacart_lake.runs import RunRecord
 
 _COUNT_COLUMNS = ("rows_read", "rows_written", "rows_rejected")
@@ -26,6 +28,7 @@ def print_run_summary(record: RunRecord, console: Console) -> None:
             table.add_row("", f"[red]{stage.error}[/red]", "", "", "", "", "")
     console.print(table)
     print_timeline(record, console)
+    print_failed_rules(record, console)
     for stage in record.stages:
         if "evaluation" in stage.details:
             print_evaluation(stage.details["model_version"], stage.details["evaluation"], console)
@@ -37,6 +40,20 @@ def print_timeline(record: RunRecord, console: Console) -> None:
         table.add_row(stage.stage, stage.job_run_id or "", stage.state or stage.outcome, stage.started_at,
                       stage.finished_at or "", stage.started_by or "")
     console.print(table)
+
+
+def failed_rules(record: RunRecord) -> list[str]:
+    """`<stage>: <action> rule failed: <table>: <rule> at <file:line>: <measured>` for each rule
+    of a stage's quality gates that did not pass."""
+    return [f"{stage.stage}: {rule['action']} rule failed: "
+            + failed_rule_line(name, rule["rule"], rule.get("location"), rule["metrics"], rule["failure_reason"])
+            for stage in record.stages for name, counts in stage.tables.items()
+            for rule in counts.get("rules", ()) if rule["outcome"] != "Passed"]
+
+
+def print_failed_rules(record: RunRecord, console: Console) -> None:
+    for line in failed_rules(record):
+        console.print(line, style="yellow", markup=False, highlight=False, soft_wrap=True)
 
 
 EVALUATION_ROWS = (

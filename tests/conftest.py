@@ -10,7 +10,7 @@ from instacart_lake.runtime import build_local_spark
 
 @pytest.fixture(scope="session")
 def spark():
-    session = build_local_spark("instacart-lake-tests", driver_memory="2g", shuffle_partitions=2)
+    session = build_local_spark("instacart-lake-tests", driver_memory="3g", shuffle_partitions=2)
     yield session
     session.stop()
 

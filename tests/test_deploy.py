@@ -177,7 +177,7 @@ def test_the_commands_report_a_bad_stage_and_missing_credentials_in_one_line(mon
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    assert main(["destroy", "--stage", "dev", "--region", REGION]) == 1
+    assert main(["destroy", "--stage", "dev", "--region", REGION]) == 69  # EX_UNAVAILABLE: no credentials
     error = capsys.readouterr().err.strip()
     assert error.startswith("lake destroy: error: destroy dev: no AWS credentials")
     assert "\n" not in error

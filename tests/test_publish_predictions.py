@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,10 @@ from instacart_lake.errors import QualityGateFailed
 from instacart_lake.jobs.publish_predictions import run_publish_predictions
 from instacart_lake.locations import uri_to_path
 from instacart_lake.metrics.f1 import optimal_prediction
+from instacart_lake.query import find_query, run_query
+from instacart_lake.registration import register_delta_table
+from instacart_lake.schemas import SOURCE_TABLES
+from instacart_lake.serving.gold_tables import read_gold
 
 ORDERS = [  # order_id, user_id, eval_set
     (1, 1, "prior"), (10, 1, "test"),
@@ -103,3 +111,69 @@ def test_a_candidate_without_a_score_stops_the_publication(spark, lake):
 
     assert not DeltaTableIO(spark).exists(lake.locations.table_uri("curated", "reorder_scores"))
 
+
+
+PRODUCT_TABLES = {"aisles": [(1, "dairy")], "departments": [(1, "dairy eggs")],
+                  "products": [(100, "Milk", 1, 1), (101, "Eggs", 1, 1), (102, "Butter", 1, 1), (200, "Tea", 1, 1)]}
+PUBLISH_KILLED = """
+import sys
+from instacart_lake.context import Lake
+from instacart_lake.jobs.publish_predictions import run_publish_predictions
+from instacart_lake.runtime import build_local_spark
+
+lake = Lake.from_environment(root=sys.argv[1], profile="local")
+spark = build_local_spark("publish-killed", driver_memory="1g", shuffle_partitions=2)
+run_publish_predictions(spark, lake, "run-killed", sys.argv[2], sys.argv[3])
+"""
+
+
+def write_product_tables(spark, lake) -> None:
+    """The clean tables that user_next_basket joins the baskets with."""
+    for name, rows in PRODUCT_TABLES.items():
+        table = SOURCE_TABLES[name]
+        DeltaTableIO(spark).write(spark.createDataFrame(rows, table.spark_schema()),
+                                  lake.locations.table_uri("clean", name), mode="overwrite",
+                                  run_id="setup", job_name="test")
+        register_delta_table(lake, "clean", name, table.spark_schema(), table.grain)
+
+
+def model_versions(lake, name: str) -> set[str]:
+    return {row["model_version"] for row in gold(lake, name)}
+
+
+def served_versions(lake) -> dict[str, set[str]]:
+    """The model version each reader of the gold tables reads: the serving export's, and the
+    named queries'."""
+    basket = run_query(lake, find_query("user_next_basket"), {"user_id": "1"}).records()
+    quality = run_query(lake, find_query("model_quality_by_version"), {}).records()
+    return {"export": {read_gold(lake, None)[0]}, "user_next_basket": {row["model_version"] for row in basket},
+            "model_quality_by_version": {row["model_version"] for row in quality}}
+
+
+def test_a_publication_killed_between_the_two_tables_is_never_read_and_the_next_one_removes_it(spark, lake):
+    write_inputs(spark, lake)
+    write_product_tables(spark, lake)
+    run_publish_predictions(spark, lake, "run-1", "reorder-v1", write_scores(lake, "reorder-v1", SCORES))
+    lower = [(order, product, round(probability / 2, 3)) for order, product, probability in SCORES]
+    root = Path(uri_to_path(lake.locations.zone_uri("raw"))).parent
+
+    killed = subprocess.run([sys.executable, "-c", PUBLISH_KILLED, str(root), "reorder-v2",
+                             write_scores(lake, "reorder-v2", lower)],
+                            env={**os.environ, "LAKE_FAILPOINT": "gold.between_tables"}, start_new_session=True,
+                            capture_output=True, text=True, timeout=900)
+
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert model_versions(lake, "reorder_scores") == {"reorder-v1", "reorder-v2"}
+    assert model_versions(lake, "next_basket") == {"reorder-v1"}
+    assert served_versions(lake) == {"export": {"reorder-v1"}, "user_next_basket": {"reorder-v1"},
+                                     "model_quality_by_version": {"reorder-v1"}}
+
+    runs = run_publish_predictions(spark, lake, "run-3", "reorder-v3", write_scores(lake, "reorder-v3", SCORES))
+
+    assert [run.name for run in runs] == ["reorder_scores", "next_basket"]
+    assert model_versions(lake, "reorder_scores") == {"reorder-v1", "reorder-v3"}
+    assert model_versions(lake, "next_basket") == {"reorder-v1", "reorder-v3"}
+    assert served_versions(lake) == {"export": {"reorder-v3"}, "user_next_basket": {"reorder-v3"},
+                                     "model_quality_by_version": {"reorder-v1", "reorder-v3"}}
+    history = DeltaTableIO(spark).history(lake.locations.table_uri("curated", "reorder_scores"))
+    assert [entry["run_id"] for entry in history] == ["run-3", "run-killed", "run-1"]

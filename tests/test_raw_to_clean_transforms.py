@@ -7,6 +7,8 @@ import pytest
 from pyspark.sql import Row
 from pyspark.testing import assertDataFrameEqual
 
+from instacart_lake.dq import load_ruleset
+from instacart_lake.jobs.quality_gate import RULESETS_DIR
 from instacart_lake.schemas import SOURCE_TABLES
 from instacart_lake.transforms.raw_to_clean import (
     assign_disposition,
@@ -179,3 +181,58 @@ def test_a_newer_landing_of_a_file_supersedes_the_older_one(spark):
         (new, 2, "clean", []),
         (new, 3, "clean", []),
     ]
+
+
+def test_fields_padded_with_tabs_and_other_ascii_whitespace_parse(spark):
+    parsed = parse_lines(lines(spark, "\t2539329\t,1,prior,1,2,\t08 ,", "2,\x0b1\f,prior,2,3,07,\t15.0\r"), ORDERS)
+
+    assert [tuple(r) for r in clean_rows(parsed, ORDERS).orderBy("order_id").collect()] == [
+        (2, 1, "prior", 2, 3, 7, 15), (2539329, 1, "prior", 1, 2, 8, None)]
+    assert set(map(tuple, reasons_by_line(parsed).values())) == {()}
+
+
+def test_a_record_with_a_quoted_line_end_is_one_row_and_its_bytes_are_kept(spark):
+    record = '7,"Two\r\nLines, ""quoted""",104,13'
+    parsed = parse_lines(lines(spark, record, 'x,"Bad\nid",104,13', "9,Chocolate\rChip,61,19"), PRODUCTS)
+
+    rows = {r.line_number: (r.product_name, r.reasons) for r in parsed.collect()}
+    assert rows == {2: ('Two Lines, "quoted"', []), 3: ("Bad id", ["unparsable_number:product_id"]),
+                    4: ("Chocolate Chip", [])}  # a lone CR is whitespace inside a name
+    quarantined = quarantine_rows(parsed.where("line_number = 3")).collect()[0]
+    assert bytes(quarantined.raw_bytes) == b'x,"Bad\nid",104,13'
+
+
+def test_an_unterminated_quote_is_its_own_reason_and_the_next_line_is_clean(spark):
+    parsed = parse_lines(lines(spark, '5,"Soup', "6,soup crackers", '7,"Soup, crackers,8', '8,x,"Soup'),
+                         SOURCE_TABLES["aisles"])
+
+    assert reasons_by_line(parsed) == {
+        2: ["unterminated_quote"],
+        3: [],
+        4: ["unterminated_quote"],  # the open quote runs to the end: its commas separate nothing
+        5: ["unterminated_quote", "wrong_column_count"],
+    }
+
+
+def test_a_name_longer_than_its_declared_length_is_quarantined_on_its_line(spark):
+    longest = PRODUCTS.column("product_name").max_length
+    parsed = parse_lines(lines(spark, f"1,{'a' * longest},61,19", f"2,{'b' * (longest + 1)},61,19",
+                               f"3,{'c  ' * longest},61,19"), PRODUCTS)
+
+    assert reasons_by_line(parsed) == {2: [], 3: ["too_long:product_name"], 4: ["too_long:product_name"]}
+
+
+def test_the_clean_rulesets_column_lengths_are_the_declared_max_lengths():
+    declared = {(table.name, column.name): column.max_length for table in SOURCE_TABLES.values()
+                for column in table.columns if column.max_length is not None}
+    in_rulesets = {}
+    for table in SOURCE_TABLES:
+        for rule in load_ruleset(RULESETS_DIR / "clean" / f"{table}.dqdl").rules:
+            for leaf in rule.leaves():
+                if leaf.rule_type == "ColumnLength":
+                    condition = leaf.condition
+                    assert (condition.operator, condition.negated, condition.numbers[0]) == ("between", False, 0)
+                    in_rulesets[(table, leaf.column)] = int(condition.numbers[1]) - 1  # between is exclusive
+
+    assert in_rulesets == declared == {("aisles", "aisle"): 200, ("departments", "department"): 200,
+                                       ("products", "product_name"): 500}

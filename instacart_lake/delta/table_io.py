@@ -4,13 +4,19 @@
 Every write commits one new version and returns it; each commit's `userMetadata` records the
 job run that made it (see commit_info.py), and the version a commit got is found by its write
 id, since other writers may have committed since. Nothing a write does is visible before its
-commit: a job killed earlier leaves the table at its previous version, and the files it had
-written are removed by `vacuum` once older than the retention.
+commit: a job killed earlier leaves the table at its previous version. The data files such a
+write had left in the table's folder are removed before the next commit to the table by a
+later job (instacart_lake.leftovers), and by `vacuum` once older than the retention.
+
+Every commit passes the failpoints delta.commit.before, delta.write.files (writes) and
+delta.commit.after, each also as `<point>:<table>` (instacart_lake.failpoints).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from delta.tables import DeltaTable
@@ -19,16 +25,22 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.utils import CapturedException
 
+from instacart_lake import failpoints
 from instacart_lake.delta.commit_info import WriteMode, history_entry, new_write_id, user_metadata
 from instacart_lake.delta.paths import hadoop_location
 from instacart_lake.delta.spark_conf import session_conf
 from instacart_lake.delta.table_schema import conform
 from instacart_lake.errors import LakeError
+from instacart_lake.leftovers import remove_orphaned_files
+from instacart_lake.locations import uri_to_path
 
 RECENT_COMMITS = 20
 USER_METADATA_CONF = "spark.databricks.delta.commitInfo.userMetadata"
 RETENTION_CHECK_CONF = "spark.databricks.delta.retentionDurationCheck.enabled"
 MULTIPLE_MATCHES = "DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE"
+COMMIT_BEFORE = "delta.commit.before"
+COMMIT_AFTER = "delta.commit.after"
+LOGGER = logging.getLogger(__name__)
 
 
 class DeltaTableIO:
@@ -36,6 +48,8 @@ class DeltaTableIO:
 
     def __init__(self, spark: SparkSession):
         self.spark = spark
+        self.started = dt.datetime.now(dt.timezone.utc)
+        self._cleared: set[str] = set()
 
     def write(
         self,
@@ -47,15 +61,21 @@ class DeltaTableIO:
         job_name: str,
         partition_by: list[str] | None = None,
         replace_partitions: bool = False,
+        remove_partitions: Sequence[str] = (),
     ) -> int:
         """Create, append to or overwrite the table; with `replace_partitions` (mode overwrite)
-        only the partitions present in `df` are replaced. An overwrite may change the schema and
-        the partitioning; an append must match the table's columns (types are cast)."""
+        only the partitions present in `df` are replaced, and the partitions whose (string)
+        partition column has a value of `remove_partitions` are removed in the same commit. An
+        overwrite may change the schema and the partitioning; an append must match the table's
+        columns (types are cast)."""
         if mode not in ("overwrite", "append"):
             raise ValueError(f"mode must be 'overwrite' or 'append', not {mode!r}")
         if replace_partitions and mode != "overwrite":
             raise ValueError("replace_partitions=True needs mode='overwrite'")
+        if remove_partitions and not replace_partitions:
+            raise ValueError("remove_partitions needs replace_partitions=True")
         write_mode: WriteMode = "replace_partitions" if replace_partitions else mode
+        self._before_commit(uri)
         path = hadoop_location(uri)
         exists = self.exists(uri)
         if exists and write_mode != "overwrite":
@@ -66,7 +86,10 @@ class DeltaTableIO:
                 raise LakeError(f"{uri}: replace_partitions needs a partitioned table")
             df = conform(df, self.spark.read.format("delta").load(path).schema, uri)
             partition_by = existing
-        return self._save(df, path, mode, write_mode, run_id, job_name, partition_by)
+        replace_where = None
+        if exists and remove_partitions:
+            replace_where = _partition_predicate(df, partition_by or [], remove_partitions, uri)
+        return self._save(df, uri, mode, write_mode, run_id, job_name, partition_by, replace_where)
 
     def merge_by_key(
         self,
@@ -86,9 +109,10 @@ class DeltaTableIO:
         missing = [key for key in keys if key not in df.columns]
         if not keys or missing:
             raise LakeError(f"{uri}: merge keys {keys} must be columns of the data (missing: {missing})")
+        self._before_commit(uri)
         path = hadoop_location(uri)
         if not self.exists(uri):
-            return self._save(df, path, "append", "merge_by_key", run_id, job_name, partition_by)
+            return self._save(df, uri, "append", "merge_by_key", run_id, job_name, partition_by)
         existing = self._partition_columns(path)
         if partition_by is not None and list(partition_by) != existing:
             raise LakeError(f"{uri}: the table is partitioned by {existing}, not {list(partition_by)}")
@@ -110,6 +134,7 @@ class DeltaTableIO:
                     raise LakeError(f"{uri}: the merge data repeat keys {keys} that the table has; "
                                     "nothing was committed") from None
                 raise
+        failpoints.reach(COMMIT_AFTER, _table_name(uri))
         return self._committed_version(path, write_id)
 
     def read(self, uri: str, version: int | None = None) -> DataFrame:
@@ -142,17 +167,28 @@ class DeltaTableIO:
         """Whether a Delta table is at `uri`."""
         return DeltaTable.isDeltaTable(self.spark, hadoop_location(uri))
 
-    def vacuum(self, uri: str, retain: dt.timedelta) -> list[str]:
+    def vacuum(self, uri: str, retain: dt.timedelta, dry_run: bool = False) -> list[str]:
         """Delete the files that no version younger than `retain` reads, and the files of writes
-        that never committed once older than `retain`; the paths deleted. A retention shorter
-        than Delta's 7-day default is the caller's explicit choice."""
+        that never committed once older than `retain`; the paths deleted (with `dry_run`, that
+        would be). A retention shorter than Delta's 7-day default is the caller's explicit choice."""
         self._require(uri)
         statement = f"VACUUM delta.`{hadoop_location(uri)}` RETAIN {retain.total_seconds() / 3600} HOURS"
         with session_conf(self.spark, RETENTION_CHECK_CONF, "false"):
             doomed = [row["path"] for row in self.spark.sql(f"{statement} DRY RUN").collect()]
-            if doomed:
+            if doomed and not dry_run:
                 self.spark.sql(statement).collect()
         return doomed
+
+    def _before_commit(self, uri: str) -> None:
+        """The failpoint before a commit, and the first time this job commits to the table,
+        the removal of the files that killed writes left in its folder."""
+        failpoints.reach(COMMIT_BEFORE, _table_name(uri))
+        if uri in self._cleared:
+            return
+        self._cleared.add(uri)
+        removed = remove_orphaned_files(uri, self.started)
+        if removed.files:
+            LOGGER.info("%s: removed %s that killed writes left", uri, removed.summary())
 
     def _require(self, uri: str) -> None:
         if not self.exists(uri):
@@ -164,28 +200,35 @@ class DeltaTableIO:
     def _save(
         self,
         df: DataFrame,
-        path: str,
+        uri: str,
         mode: str,
         write_mode: WriteMode,
         run_id: str,
         job_name: str,
         partition_by: list[str] | None,
+        replace_where: str | None = None,
     ) -> int:
+        path = hadoop_location(uri)
         missing = [name for name in partition_by or [] if name not in df.columns]
         if missing:
             raise LakeError(f"{path}: partition columns {missing} are not columns of the data")
+        if failpoints.triggered(failpoints.WRITE_FILES, _table_name(uri)):
+            df = _dying_after_data_files(df, uri)
         write_id = new_write_id()
         writer = df.write.format("delta").mode(mode).option(
             "userMetadata", user_metadata(run_id, job_name, write_mode, write_id)
         )
         if partition_by:
             writer = writer.partitionBy(*partition_by)
-        if write_mode == "replace_partitions":
+        if replace_where is not None:
+            writer = writer.option("partitionOverwriteMode", "static").option("replaceWhere", replace_where)
+        elif write_mode == "replace_partitions":
             writer = writer.option("partitionOverwriteMode", "dynamic")
         elif write_mode == "overwrite":
             # static even where the session sets dynamic partition overwrite, which Delta honours
             writer = writer.option("partitionOverwriteMode", "static").option("overwriteSchema", "true")
         writer.save(path)
+        failpoints.reach(COMMIT_AFTER, _table_name(uri))
         return self._committed_version(path, write_id)
 
     def _committed_version(self, path: str, write_id: str) -> int:
@@ -202,3 +245,25 @@ class DeltaTableIO:
             "version", F.unix_millis("timestamp"), "operation", "userMetadata", "operationMetrics"
         ).collect()
         return [tuple(row) for row in rows]
+
+
+def _table_name(uri: str) -> str:
+    return uri.rstrip("/").rsplit("/", 1)[-1]
+
+
+def _dying_after_data_files(df: DataFrame, uri: str) -> DataFrame:
+    """`df` passed through a Spark task that kills the pipeline once the write's first data
+    file is in the table's folder (the failpoint delta.write.files; local tables only)."""
+    folder = uri_to_path(uri)
+    existing = frozenset(failpoints.data_files(folder))
+    return df.mapInArrow(failpoints.die_after_data_files(folder, existing, failpoints.process_groups()), df.schema)
+
+
+def _partition_predicate(df: DataFrame, partition_by: list[str], removed: Sequence[str], uri: str) -> str:
+    """The replaceWhere predicate that selects the partitions of `df` and the `removed` ones."""
+    if len(partition_by) != 1:
+        raise LakeError(f"{uri}: remove_partitions needs a table partitioned by one column, not {partition_by}")
+    column = partition_by[0]
+    present = [row[0] for row in df.select(column).distinct().collect()]
+    values = ", ".join("'" + str(value).replace("'", "''") + "'" for value in sorted({*present, *removed}))
+    return f"`{column}` IN ({values})"

@@ -1,6 +1,8 @@
 """Results of evaluating a ruleset, shaped like Glue's `EvaluateDataQuality` output (Rule,
 Outcome, FailureReason, EvaluatedMetrics) and `DataQualityRuleResult` (Name, Result
-PASS/FAIL/ERROR), plus the action of each rule, and their rows for a results table."""
+PASS/FAIL/ERROR), plus the action of each rule, their rows for a results table, and the
+one line that tells a failed rule: table, rule as written, where it is written, what it
+measured."""
 
 from __future__ import annotations
 
@@ -37,10 +39,38 @@ class RuleResult:
     evaluated_metrics: dict[str, float] = field(default_factory=dict)
     failure_reason: str | None = None
     action: Action = Action.STOP
+    line: int | None = None
+    """The rule's line in its ruleset file, when known."""
 
     @property
     def passed(self) -> bool:
         return self.outcome is Outcome.PASSED
+
+
+def failed_rule_line(table: str, rule: str, location: str | None, metrics: dict[str, float],
+                     failure_reason: str | None) -> str:
+    """`products: ColumnLength "product_name" between 0 and 501 at products.dqdl:8:
+    MaximumLength 1,048,576, MinimumLength 3` on one line: what the rule measured, or, when it
+    measured nothing (an empty table, a rule in error), why it did not pass."""
+    at = f" at {location}" if location else ""
+    return f"{table}: {rule}{at}: {_measured(metrics, failure_reason)}"
+
+
+_EMPTY_STATE = "Empty state for analyzer "
+"""How Glue words a metric with no value to measure (instacart_lake.dq.messages.empty_state)."""
+
+
+def _measured(metrics: dict[str, float], failure_reason: str | None) -> str:
+    if metrics:
+        return ", ".join(f"{name.rsplit('.', 1)[-1]} {_number(value)}" for name, value in sorted(metrics.items()))
+    reasons = (failure_reason or "no measurement").splitlines()
+    if all(reason.startswith(_EMPTY_STATE) for reason in reasons):
+        return "no values to measure (no rows, or all NULL)"
+    return " ".join(" ".join(reasons).split())
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:.4g}"
 
 
 RESULTS_SCHEMA = T.StructType(

@@ -23,6 +23,7 @@ from instacart_lake.jobs.quality_gate import (
     RULESETS_DIR,
     GatedTableRun,
     evaluate_gate,
+    gate_failure,
     measured_row_count,
     stop_failures,
 )
@@ -46,7 +47,7 @@ def run_clean_to_curated(spark: SparkSession, lake: Lake, run_id: str,
                                 {**clean, **tables})
         failed = stop_failures(results)
         if failed:
-            raise QualityGateFailed("data-quality gate failed, no feature table written: " + "; ".join(failed))
+            raise QualityGateFailed(gate_failure("data-quality gate failed, no feature table written", failed))
         runs = []
         for name, frame in tables.items():
             version = table_io.write(frame, lake.locations.table_uri("curated", name), mode="overwrite",

@@ -5,6 +5,13 @@ Reads the scoring job's CSV files of the inference set, builds both tables
 candidate scored once, every test order given exactly one basket), then replaces the model
 version's partition of each table. Publishing the same model version again gives the same
 rows (scored_at aside), so a rerun of the scoring is idempotent.
+
+The two tables publish a model version together or not at all: reorder_scores is committed
+first, next_basket last, and a model version is published once next_basket holds it
+(transforms.gold.PUBLISHED_BY; every reader of the gold tables reads published versions
+only). A run killed between the two commits (the failpoint gold.between_tables) leaves
+reorder_scores with a version that is not published; the next publication removes it in the
+same commit that adds its own version.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from instacart_lake import failpoints
 from instacart_lake.context import Lake
 from instacart_lake.delta import DeltaTableIO
 from instacart_lake.errors import InputError, QualityGateFailed
@@ -26,6 +34,7 @@ from instacart_lake.jobs.quality_gate import (
     RULESETS_DIR,
     GatedTableRun,
     evaluate_gate,
+    gate_failure,
     measured_row_count,
     stop_failures,
 )
@@ -33,12 +42,14 @@ from instacart_lake.registration import register_delta_table
 from instacart_lake.transforms.gold import (
     GOLD_GRAINS,
     PARTITION_COLUMN,
+    PUBLISHED_BY,
     SCORES_SCHEMA,
     next_baskets,
     reorder_scores,
 )
 
 JOB_NAME = "publish_predictions"
+BETWEEN_TABLES = "gold.between_tables"
 
 
 def read_scores(spark: SparkSession, scores_uri: str, model_version: str) -> DataFrame:
@@ -79,12 +90,18 @@ def run_publish_predictions(spark: SparkSession, lake: Lake, run_id: str, model_
                                 {"orders": orders, "inference_candidates": inference_candidates})
         failed = stop_failures(results)
         if failed:
-            raise QualityGateFailed(f"data-quality gate failed, model version {model_version} not published: "
-                                    + "; ".join(failed))
+            raise QualityGateFailed(gate_failure(
+                f"data-quality gate failed, model version {model_version} not published", failed))
+        published = set(_model_versions(table_io, locations.table_uri("curated", PUBLISHED_BY)))
         runs = []
-        for name, frame in tables.items():
-            version = table_io.write(frame, locations.table_uri("curated", name), mode="overwrite",
-                                     replace_partitions=True, partition_by=[PARTITION_COLUMN],
+        for name in sorted(tables, key=lambda name: name == PUBLISHED_BY):
+            frame, uri = tables[name], locations.table_uri("curated", name)
+            if runs:
+                failpoints.reach(BETWEEN_TABLES)
+            unpublished = [] if name == PUBLISHED_BY else sorted(
+                set(_model_versions(table_io, uri)) - published - {model_version})
+            version = table_io.write(frame, uri, mode="overwrite", replace_partitions=True,
+                                     partition_by=[PARTITION_COLUMN], remove_partitions=unpublished,
                                      run_id=run_id, job_name=JOB_NAME)
             register_delta_table(lake, "curated", name, frame.schema, GOLD_GRAINS[name],
                                  partition_keys=(PARTITION_COLUMN,))
@@ -93,3 +110,10 @@ def run_publish_predictions(spark: SparkSession, lake: Lake, run_id: str, model_
     finally:
         for frame in cached:
             frame.unpersist()
+
+
+def _model_versions(table_io: DeltaTableIO, uri: str) -> list[str]:
+    """The model versions of a gold table's partitions (none before its first commit)."""
+    if not table_io.exists(uri):
+        return []
+    return [row[0] for row in table_io.read(uri).select(PARTITION_COLUMN).distinct().collect()]

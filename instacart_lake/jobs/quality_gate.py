@@ -1,17 +1,20 @@
 """The data-quality gate that every job runs before it commits: each table's DQDL ruleset
 is evaluated on the table as it would be committed, the results are appended to the
 `dq_results` table and emitted as metrics (also when the gate stops the job: results of a
-failed gate are the ones analysts need), and the failed rules with the stop action are returned."""
+failed gate are the ones analysts need), and the failed rules with the stop action are returned,
+each as one line of the failure message (gate_failure): table, rule as written, `file:line` of
+the rule, what it measured (no passing rule, no multi-line failure reason)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pyspark.sql import DataFrame, SparkSession
 
 from instacart_lake.context import Lake
-from instacart_lake.dq import Action, RulesetResult, evaluate, load_ruleset, results_frame
+from instacart_lake.dq import Action, Ruleset, RulesetResult, evaluate, load_ruleset, results_frame
+from instacart_lake.dq.results import RuleResult, failed_rule_line
 from instacart_lake.monitoring import gate_records, write_emf_lines
 from instacart_lake.registration import register_delta_table
 
@@ -30,7 +33,8 @@ def evaluate_gate(
     references: dict[str, DataFrame],
 ) -> dict[str, RulesetResult]:
     """Evaluate `<rulesets_dir>/<table>.dqdl` on each frame and record the results."""
-    results = {name: evaluate(load_ruleset(rulesets_dir / f"{name}.dqdl"), frame, references)
+    rulesets = {name: load_ruleset(rulesets_dir / f"{name}.dqdl") for name in frames}
+    results = {name: _with_lines(evaluate(rulesets[name], frame, references), rulesets[name])
                for name, frame in frames.items()}
     if results:
         write_emf_lines(lake, run_id, gate_records(job_name, run_id, results))
@@ -44,16 +48,34 @@ def evaluate_gate(
     return results
 
 
+def _with_lines(result: RulesetResult, ruleset: Ruleset) -> RulesetResult:
+    """The results with the line of each rule in its file (results are in ruleset order)."""
+    return replace(result, rule_results=tuple(replace(rule_result, line=rule.line)
+                                              for rule_result, rule in zip(result, ruleset.rules)))
+
+
+def rule_location(result: RulesetResult, rule: RuleResult) -> str | None:
+    """`products.dqdl:8`: the ruleset file and the rule's line in it."""
+    return None if rule.line is None else f"{Path(result.ruleset).name}:{rule.line}"
+
+
 def stop_failures(results: dict[str, RulesetResult]) -> list[str]:
-    """`table: rule (reason)` for each failed rule whose action is stop."""
-    return [f"{name}: {rule.rule} ({rule.failure_reason})"
+    """One line (instacart_lake.dq.results.failed_rule_line) per failed rule whose action is stop."""
+    return [failed_rule_line(name, rule.rule, rule_location(result, rule), rule.evaluated_metrics,
+                             rule.failure_reason)
             for name, result in results.items() for rule in result.not_passed(Action.STOP)]
+
+
+def gate_failure(summary: str, failed: list[str]) -> str:
+    """A stopped gate's message: the summary, then one indented line per failed rule."""
+    return summary + ":" + "".join(f"\n  {line}" for line in failed)
 
 
 def rule_outcomes(result: RulesetResult | None) -> list[dict]:
     """The outcome of every rule, as the run record keeps it."""
     return [{"rule": r.rule, "outcome": r.outcome.value, "action": r.action.value,
-             "metrics": r.evaluated_metrics, "failure_reason": r.failure_reason}
+             "metrics": r.evaluated_metrics, "failure_reason": r.failure_reason,
+             "location": rule_location(result, r)}
             for r in result or ()]
 
 

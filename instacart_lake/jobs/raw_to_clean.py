@@ -1,17 +1,24 @@
 """Job 1, raw to clean: the orchestration of one run over the six source tables.
 
-Three phases, so that a failed quality gate commits nothing to the clean tables:
+Three phases, so that a count mismatch or a failed quality gate commits nothing to the clean
+tables:
 1. prepare: for each table (in foreign-key order) read the pending raw files, parse,
    validate and assign every line a disposition; the would-be clean table (existing rows
    merged with the new ones by key) is what later tables check their foreign keys against;
-2. gate: evaluate each table's DQDL ruleset on its would-be clean table; a failing rule
-   with the stop action raises QualityGateFailed;
+2. reconcile and gate: check every table's counts against the ingest manifest, then
+   evaluate each table's DQDL ruleset on its would-be clean table; a mismatch, or a failing
+   rule with the stop action, raises;
 3. commit: per table, merge the clean rows and the quarantine by key, register both in the
-   catalog, reconcile the counts, and only then record the files in the ledger.
+   catalog, and only then record the files in the ledger.
 Between 1 and 2, the pending order events that the stream delivered
 (instacart_lake.jobs.order_events) are checked against the would-be clean tables, and their
 clean rows join those of orders and order_products__prior/__train; their quarantine and
 ledger records are committed after the tables.
+
+Pending files that hold a header and no record (a header-only landing) cost one emptiness
+check: nothing is counted or cached, the would-be clean table is the clean table as it is
+(the files are recorded in the ledger, and no commit is made), and on a table's first run it
+is empty, so the gate stops on the rules that need rows, one line each.
 """
 
 from __future__ import annotations
@@ -25,19 +32,26 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from instacart_lake import storage
+from instacart_lake import failpoints
 from instacart_lake.context import Lake
 from instacart_lake.delta import DeltaTableIO
 from instacart_lake.dq import RulesetResult
 from instacart_lake.errors import LakeError, QualityGateFailed
-from instacart_lake.ingest import read_manifest
+from instacart_lake.ingest import landed_files, read_manifest
 from instacart_lake.jobs.order_events import EventRun, commit_order_events, prepare_order_events
-from instacart_lake.jobs.quality_gate import RULESETS_DIR, evaluate_gate, rule_outcomes, stop_failures
-from instacart_lake.jobs.raw_lines import read_raw_lines
+from instacart_lake.jobs.quality_gate import (
+    RULESETS_DIR,
+    evaluate_gate,
+    gate_failure,
+    rule_outcomes,
+    stop_failures,
+)
+from instacart_lake.jobs.raw_lines import read_csv_records
 from instacart_lake.ledger import Ledger
 from instacart_lake.registration import register_delta_table
 from instacart_lake.runs import utc_now
 from instacart_lake.schemas import SOURCE_TABLES, SourceTable
+from instacart_lake.transforms.order_contract import last_order_reasons
 from instacart_lake.transforms.raw_to_clean import (
     CLEAN,
     DROPPED,
@@ -134,7 +148,7 @@ def run_raw_to_clean(spark: SparkSession, lake: Lake, run_id: str,
     `rulesets_dir` holds one `<table>.dqdl` per source table."""
     table_io = DeltaTableIO(spark)
     locations = lake.locations
-    ledger = Ledger(locations.ledger_uri(JOB_NAME))
+    ledger = Ledger(locations.ledger_uri(JOB_NAME), locations.zone_uri("raw"))
     landings = {landing.uri: landing for landing in read_manifest(lake)}
     runs: list[TableRun] = []
     referenced: dict[str, DataFrame] = {}
@@ -143,9 +157,7 @@ def run_raw_to_clean(spark: SparkSession, lake: Lake, run_id: str,
     events: EventRun | None = None
     try:
         for table in SOURCE_TABLES.values():
-            raw_files = [uri for uri in storage.list_files(locations.table_uri("raw", table.name))
-                         if uri.endswith(".csv")]
-            run = TableRun(table, ledger.pending(raw_files))
+            run = TableRun(table, ledger.pending(landed_files(lake, table)))
             existing = _read_if_exists(table_io, locations.table_uri("clean", table.name))
             if run.files:
                 versions = {uri: landings[uri].version for uri in run.files if uri in landings}
@@ -159,10 +171,11 @@ def run_raw_to_clean(spark: SparkSession, lake: Lake, run_id: str,
         if events is not None:
             for run in runs:
                 _add_event_rows(run, events, clean_tables[run.table.name], referenced)
+        _reconcile(runs, landings)
         _gate(spark, runs, referenced, run_id, lake, table_io, rulesets_dir)
         for run in runs:
             if run.changed:
-                _commit(run, lake, table_io, ledger, run_id, landings)
+                _commit(run, lake, table_io, ledger, run_id)
         if events is not None:
             commit_order_events(events, lake, table_io, ledger, run_id, JOB_NAME)
     finally:
@@ -206,7 +219,7 @@ def _prepare(spark, run: TableRun, versions: dict[str, int], referenced: dict[st
     """Parse and check the pending files of one table; keep the outcome cached, count the
     dispositions, and set the would-be clean table and this run's rejected keys."""
     table = run.table
-    parsed = parse_lines(read_raw_lines(spark, run.files), table)
+    parsed = parse_lines(read_csv_records(spark, run.files), table)
     parents = {fk.table for fk in table.foreign_keys}
     missing = sorted(name for name in parents if name not in referenced)
     if missing:
@@ -215,9 +228,15 @@ def _prepare(spark, run: TableRun, versions: dict[str, int], referenced: dict[st
     checked = foreign_key_reasons(
         parsed, table, {name: referenced[name] for name in parents},
         {name: rejected_keys[name] for name in parents if name in rejected_keys},
-    ).persist(StorageLevel.MEMORY_AND_DISK)
-    run.outcome = assign_disposition(mark_duplicates(checked, table, versions)).persist(
-        StorageLevel.MEMORY_AND_DISK)
+    )
+    if parsed.isEmpty():
+        _prepare_no_records(run, assign_disposition(mark_duplicates(checked, table, versions)), existing)
+        return
+    checked = checked.persist(StorageLevel.MEMORY_AND_DISK)
+    marked = mark_duplicates(checked, table, versions)
+    if table.name == "orders":
+        marked = last_order_reasons(marked, existing)
+    run.outcome = assign_disposition(marked).persist(StorageLevel.MEMORY_AND_DISK)
     counts = {row.disposition: row["count"] for row in run.outcome.groupBy("disposition").count().collect()}
     checked.unpersist()
     run.clean_rows = counts.get(CLEAN, 0)
@@ -237,6 +256,37 @@ def _prepare(spark, run: TableRun, versions: dict[str, int], referenced: dict[st
     )
 
 
+def _prepare_no_records(run: TableRun, outcome: DataFrame, existing: DataFrame | None) -> None:
+    """Pending files with a header and no record (a header-only landing) add nothing: no
+    counting or caching pass is made, and the would-be clean table is the clean table as it
+    is, or an empty one before the table's first run (whose gate then fails on its rules
+    that need rows)."""
+    run.outcome = outcome
+    run.quarantine_reasons = {}
+    run.would_be_clean = existing if existing is not None else clean_rows(outcome, run.table)
+
+
+def _reconcile(runs: list[TableRun], landings: dict) -> None:
+    """Check the counts of every table before any commits, so a mismatch commits nothing:
+    each record read has one disposition, and each file's records are as many as the ingest
+    manifest counted (ingest counts them by the definition job 1 reads them by,
+    instacart_lake.csv_records)."""
+    for run in runs:
+        if not run.files:
+            continue
+        table = run.table
+        if run.raw_lines != run.clean_rows + run.quarantined_lines + run.dropped_duplicates:
+            raise AccountingMismatch(f"{table.name}: {run.raw_lines:,} raw lines != {run.clean_rows:,} clean "
+                                     f"+ {run.quarantined_lines:,} quarantined + {run.dropped_duplicates:,} dropped")
+        expected = sum(landings[uri].row_count for uri in run.files if uri in landings)
+        if all(uri in landings for uri in run.files) and expected != run.raw_lines:
+            read = {row.source_file: row["count"] for row in run.outcome.groupBy("source_file").count().collect()}
+            uri = next(uri for uri in run.files if read.get(uri, 0) != landings[uri].row_count)
+            raise AccountingMismatch(
+                f"{uri}: the ingest manifest counts {landings[uri].row_count:,} records, job 1 read "
+                f"{read.get(uri, 0):,}; nothing committed")
+
+
 def _gate(spark, runs: list[TableRun], references: dict[str, DataFrame], run_id: str, lake: Lake,
           table_io, rulesets_dir: Path) -> None:
     """Evaluate each changed table's ruleset on its would-be clean table (with the key
@@ -250,26 +300,22 @@ def _gate(spark, runs: list[TableRun], references: dict[str, DataFrame], run_id:
         changed[name].quality = result
     failed = stop_failures(results)
     if failed:
-        raise GateStopped("data-quality gate failed, nothing committed to the clean tables: "
-                          + "; ".join(failed), runs)
+        raise GateStopped(gate_failure("data-quality gate failed, nothing committed to the clean tables",
+                                       failed), runs)
 
 
-def _commit(run: TableRun, lake: Lake, table_io, ledger: Ledger, run_id: str, landings: dict) -> None:
+def _commit(run: TableRun, lake: Lake, table_io, ledger: Ledger, run_id: str) -> None:
     table = run.table
     locations = lake.locations
-    expected = sum(landings[uri].row_count for uri in run.files if uri in landings)
-    if run.files and all(uri in landings for uri in run.files) and expected != run.raw_lines:
-        raise AccountingMismatch(
-            f"{table.name}: the ingest manifest counts {expected:,} raw lines, job 1 read {run.raw_lines:,}")
-    if run.raw_lines != run.clean_rows + run.quarantined_lines + run.dropped_duplicates:
-        raise AccountingMismatch(f"{table.name}: {run.raw_lines:,} raw lines != {run.clean_rows:,} clean "
-                                 f"+ {run.quarantined_lines:,} quarantined + {run.dropped_duplicates:,} dropped")
     clean_uri = locations.table_uri("clean", table.name)
     batch_rows = [] if run.outcome is None else [clean_rows(run.outcome.where(F.col("disposition") == CLEAN), table)]
     event_rows = [] if run.event_rows is None else [run.event_rows]
     new_clean = reduce(DataFrame.unionByName, batch_rows + event_rows)
-    run.clean_version = table_io.merge_by_key(new_clean, clean_uri, keys=list(table.primary_key),
-                                              run_id=run_id, job_name=JOB_NAME)
+    if run.clean_rows or run.event_row_count or not table_io.exists(clean_uri):
+        run.clean_version = table_io.merge_by_key(new_clean, clean_uri, keys=list(table.primary_key),
+                                                  run_id=run_id, job_name=JOB_NAME)
+    else:  # a MERGE of no rows makes no commit: the table stays at its version
+        run.clean_version = table_io.version(clean_uri)
     register_delta_table(lake, "clean", table.name, table.spark_schema(), table.grain)
     if run.outcome is None:
         return
@@ -285,4 +331,5 @@ def _commit(run: TableRun, lake: Lake, table_io, ledger: Ledger, run_id: str, la
         table_io.merge_by_key(quarantined, quarantine_uri, keys=QUARANTINE_KEY, run_id=run_id, job_name=JOB_NAME)
     register_delta_table(lake, "clean", f"{table.name}_quarantine", quarantined.schema,
                          f"one row per rejected raw line of {table.file_name}")
+    failpoints.reach("raw_to_clean.after_commits", table.name)
     ledger.record(run.files, table.name, run_id)

@@ -10,17 +10,23 @@ its request run by the ML local runner (a subprocess of the script of ml/).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
+import os
+import signal
 import subprocess
 import sys
 import time
+from itertools import takewhile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from instacart_lake import storage
 from instacart_lake.context import Lake
 from instacart_lake.crawler import crawl_raw_zone
 from instacart_lake.errors import LakeError
+from instacart_lake.failures import NO_SPACE_TEXT, local_lake_root, no_space_message
 from instacart_lake.jobs.job_results import read_job_results
 from instacart_lake.ml.local_runner import LocalJobs
 from instacart_lake.orchestration import events
@@ -31,6 +37,8 @@ from instacart_lake.runs import utc_now
 LOGGER = logging.getLogger(__name__)
 
 GLUE_JOBS_DIR = Path(__file__).resolve().parents[2] / "glue_jobs"
+PR_SET_PDEATHSIG = 1
+"""prctl's option (linux/prctl.h): the signal a process gets when its parent dies."""
 
 
 def glue_job_command(run: JobRun) -> list[str]:
@@ -39,25 +47,74 @@ def glue_job_command(run: JobRun) -> list[str]:
             "--JOB_RUN_ID", run.run_id, *arguments]
 
 
-def script_error(stderr: str, returncode: int) -> str:
-    """The exception that ended a Python script, as `Type: message`, from its stderr."""
+def script_error(stderr: str, returncode: int, lake_root: Path | None = None) -> str:
+    """The exception that ended a Python script, as `Type: message` (with the message's
+    indented lines), from its stderr. A full
+    disk is told as such wherever it shows, also as the Java IOException under a Py4J error,
+    with the free bytes left at `lake_root`."""
     lines = stderr.splitlines()
+    if any(NO_SPACE_TEXT in line for line in lines):
+        return no_space_message(lake_root)
     starts = [index for index, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
     if starts:
-        for line in lines[starts[-1] + 1:]:
+        after = lines[starts[-1] + 1:]
+        for index, line in enumerate(after):
             if line and not line.startswith(" "):
                 kind, separator, message = line.partition(": ")
+                # A message's own indented lines (a gate's failed rules) follow it.
+                continued = list(takewhile(lambda text: text.startswith("  "), after[index + 1:]))
+                message = "\n".join([message, *continued])
                 return f"{kind.rsplit('.', 1)[-1]}: {message}" if separator else kind.rsplit(".", 1)[-1]
     return f"the script exited with status {returncode}"
 
 
+def _die_with_parent(parent: int, prctl: Callable[[int, int], int]) -> Callable[[], None]:
+    """What the job's process runs before its script: be killed when `lake run` dies, even by
+    SIGKILL (Linux's PR_SET_PDEATHSIG), so that no job writes on after its run lost the lake lock."""
+
+    def arrange() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return arrange
+
+
+def run_job_process(command: list[str]) -> subprocess.CompletedProcess:
+    """Run a job's script to its end in a process group of its own, its output captured. The
+    terminal's Ctrl-C reaches only `lake run`, which then kills the group (the job's Spark JVM
+    with it), so that no job outlives the run and none prints on the terminal. A Ctrl-C that
+    comes while the process is being started waits until it has started, to be killed too."""
+    prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
+    interrupts: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupts.append(signum))
+    try:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   start_new_session=True,
+                                   preexec_fn=_die_with_parent(os.getpid(), prctl) if prctl else None)
+    except BaseException:
+        signal.signal(signal.SIGINT, previous)
+        raise
+    try:
+        signal.signal(signal.SIGINT, previous)
+        if interrupts:
+            raise KeyboardInterrupt
+        stdout, stderr = process.communicate()
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
 def _run_glue_job(lake: Lake, run: JobRun) -> dict[str, Any]:
-    completed = subprocess.run(glue_job_command(run), capture_output=True, text=True, check=False)
+    completed = run_job_process(glue_job_command(run))
     storage.write_text_atomic(lake.locations.meta_uri(f"job_logs/{run.run_id}.log"),
                               completed.stdout + completed.stderr)
     run.state = "SUCCEEDED" if completed.returncode == 0 else "FAILED"
     if completed.returncode != 0:
-        run.error = script_error(completed.stderr, completed.returncode)
+        run.error = script_error(completed.stderr, completed.returncode, local_lake_root(lake))
     run.results = read_job_results(lake, run.run_id)
     return events.glue_job_state_change(run.job, run.run_id, run.state, _region(lake), run.error)
 

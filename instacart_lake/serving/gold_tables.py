@@ -14,7 +14,7 @@ from instacart_lake.errors import LakeError
 from instacart_lake.governance import require_served
 from instacart_lake.locations import is_local, uri_to_path
 from instacart_lake.serving.documents import BASKET_COLUMNS, SCORE_COLUMNS
-from instacart_lake.transforms.gold import PARTITION_COLUMN
+from instacart_lake.transforms.gold import PARTITION_COLUMN, PUBLISHED_BY
 
 PRODUCT_COLUMNS = {"products": ["product_id", "product_name", "aisle_id", "department_id"],
                    "aisles": ["aisle_id", "aisle"], "departments": ["department_id", "department"]}
@@ -53,12 +53,13 @@ def read_partition(table: DeltaTable, model_version: str, columns: list[str]) ->
 
 
 def read_gold(lake: Lake, model_version: str | None) -> tuple[str, pa.Table, pa.Table]:
-    """The model version (`model_version`, or the newest in next_basket), its baskets and its scores."""
-    baskets_table = open_table(lake, "curated", "next_basket")
+    """The model version (`model_version`, or the newest published one), its baskets and its
+    scores. Only a published version is read: one that next_basket (PUBLISHED_BY) holds."""
+    baskets_table = open_table(lake, "curated", PUBLISHED_BY)
     versions = model_versions(baskets_table)
     chosen = model_version or (versions[-1] if versions else None)
     if chosen not in versions:
-        raise LakeError(f"{lake.locations.table_uri('curated', 'next_basket')}: no partition of model version "
+        raise LakeError(f"{lake.locations.table_uri('curated', PUBLISHED_BY)}: no partition of model version "
                         f"{chosen}; the table has {', '.join(versions) or 'none'}")
     if lake.config.is_local:
         require_served(lake.locations, "curated", "next_basket", BASKET_COLUMNS)

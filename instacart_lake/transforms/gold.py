@@ -7,7 +7,10 @@
   candidate (its user's prior lines were all quarantined) gets the basket `None` alone, whose
   expected F1 is 1: with no candidate, no product can be reordered.
 
-Both carry the model version, so that the tables keep one partition per model version.
+Both carry the model version, so that the tables keep one partition per model version. A
+model version is published once next_basket (PUBLISHED_BY) holds it: publish_predictions
+commits that table last, so reorder_scores then holds the version too, and readers take their
+model versions from it.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ GOLD_GRAINS: dict[str, str] = {
     "next_basket": "one row per model version and test order: the expected-F1-optimal basket",
 }
 PARTITION_COLUMN = "model_version"
+PUBLISHED_BY = "next_basket"
+"""The gold table committed last: the model versions it holds are the published ones."""
 
 
 def select_test_orders(orders: DataFrame) -> DataFrame:

@@ -1,14 +1,16 @@
-"""Job 1's pure transforms: raw CSV lines to typed, standardized, validated rows.
+"""Job 1's pure transforms: raw CSV records to typed, standardized, validated rows.
 
-Input is one row per raw data line (`source_file`, `line_number`, `value`: the line as read,
-header excluded). Nothing is inferred: every field is parsed against the table's declared
-schema (instacart_lake.schemas). A row that breaks a rule gets reason codes
-(`code` or `code:column`) and goes to the quarantine with its line as it was; a row that is
-an exact copy of an earlier row with the same key is dropped and counted.
+Input is one row per raw data record (`source_file`, `line_number`, `value`: the record as
+read, header excluded; instacart_lake.csv_records defines records). Nothing is inferred:
+every field is parsed against the table's declared schema (instacart_lake.schemas). A row
+that breaks a rule gets reason codes (`code` or `code:column`) and goes to the quarantine
+with its record as it was; a row that is an exact copy of an earlier row with the same key
+is dropped and counted.
 
-Standardization: fields are trimmed; names take Unicode NFC and single spaces; integers
-accept zero padding (`09` -> 9) and a zero fraction (`15.0` -> 15) and nothing else
-(`15.5`, `1e3`, `x` are unparsable).
+Standardization: fields are trimmed of ASCII whitespace (spaces, tabs, line ends); names
+take Unicode NFC and single spaces, so a lone carriage return inside a name (data, not a
+line end) becomes a space in the clean value; integers accept zero padding (`09` -> 9) and a
+zero fraction (`15.0` -> 15) and nothing else (`15.5`, `1e3`, `x` are unparsable).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ LINE_COLUMNS = ("source_file", "line_number")
 CSV_OPTIONS = {"quote": '"', "escape": '"', "mode": "PERMISSIVE"}
 _INTEGER_PATTERN = r"^[+-]?[0-9]{1,10}(\.0+)?$"
 _EXTRA_FIELD = "_extra_field"
+_ASCII_WHITESPACE = " \t\n\r\f\v"
+UNTERMINATED_QUOTE = "unterminated_quote"
 
 
 @F.pandas_udf(T.StringType())
@@ -38,10 +42,22 @@ def normalize_name(names: pd.Series) -> pd.Series:
     )
 
 
-def field_count(line: SparkColumn) -> SparkColumn:
-    """Fields in a CSV line: commas outside quoted sections, plus one."""
-    unquoted = F.regexp_replace(line, r'"[^"]*"', "")
+def quote_count(record: SparkColumn) -> SparkColumn:
+    """The number of `"` in a record (counted in bytes, so that invalid UTF-8 counts right).
+    Odd only for a record whose quote never closed (instacart_lake.csv_records)."""
+    return F.octet_length(record) - F.octet_length(F.replace(record, F.lit('"'), F.lit("")))
+
+
+def field_count(record: SparkColumn) -> SparkColumn:
+    """Fields in a CSV record: commas outside quoted sections, plus one (a quoted section may
+    hold line ends; one that never closes runs to the end of the record)."""
+    unquoted = F.regexp_replace(record, r'"[^"]*(?:"|\z)', "")
     return F.length(unquoted) - F.length(F.regexp_replace(unquoted, ",", "")) + 1
+
+
+def trimmed(text: SparkColumn) -> SparkColumn:
+    """A field without the ASCII whitespace around it (spaces, tabs, line ends)."""
+    return F.btrim(text, F.lit(_ASCII_WHITESPACE))
 
 
 def is_valid_utf8(line: SparkColumn) -> SparkColumn:
@@ -67,7 +83,9 @@ def standardize(column: Column, text: SparkColumn) -> SparkColumn:
 
 
 def reasons_for_field(column: Column, text: SparkColumn, value: SparkColumn) -> list[SparkColumn]:
-    """Reason codes for one field: missing, unparsable, out of range, not an allowed value."""
+    """Reason codes for one field: missing, unparsable, out of range, not an allowed value,
+    longer than the column's max_length (measured on the standardized value, as the clean
+    table's ColumnLength rule measures it)."""
     name = column.name
     is_empty = text.isNull() | (text == "")
     reasons = []
@@ -84,6 +102,8 @@ def reasons_for_field(column: Column, text: SparkColumn, value: SparkColumn) -> 
             reasons.append(F.when(out_of_bounds, F.lit(f"out_of_range:{name}")))
     if column.allowed is not None:
         reasons.append(F.when(~is_empty & ~value.isin(*column.allowed), F.lit(f"invalid_value:{name}")))
+    if column.max_length is not None:
+        reasons.append(F.when(F.length(value) > column.max_length, F.lit(f"too_long:{name}")))
     return reasons
 
 
@@ -101,8 +121,10 @@ def reasons_for_row(table: SourceTable, texts: dict[str, SparkColumn]) -> list[S
 
 
 def parse_lines(lines: DataFrame, table: SourceTable) -> DataFrame:
-    """One row per raw line: the declared columns, typed and standardized, plus `reasons`
-    (empty when the row is valid) and the line as it was (`value`)."""
+    """One row per raw record: the declared columns, typed and standardized, plus `reasons`
+    (empty when the row is valid) and the record as it was (`value`). A record whose quote
+    never closed gets `unterminated_quote` (and `wrong_column_count` when the open quote
+    swallows fields) instead of reasons for fields it cannot be trusted to hold."""
     csv_schema = ", ".join(f"`{c.name}` string" for c in table.columns) + f", `{_EXTRA_FIELD}` string"
     valid_utf8 = is_valid_utf8(F.col("value"))
     right_width = field_count(F.col("value")) == len(table.columns)
@@ -111,15 +133,19 @@ def parse_lines(lines: DataFrame, table: SourceTable) -> DataFrame:
         "value",
         valid_utf8.alias("_valid_utf8"),
         right_width.alias("_right_width"),
+        (quote_count(F.col("value")) % 2 == 1).alias("_unterminated"),
         F.from_csv("value", csv_schema, CSV_OPTIONS).alias("_fields"),
     )
-    texts = {c.name: F.trim(F.col(f"_fields.`{c.name}`")) for c in table.columns}
+    texts = {c.name: trimmed(F.col(f"_fields.`{c.name}`")) for c in table.columns}
     typed = parsed.select(
         "*",
         *[standardize(c, texts[c.name]).alias(c.name) for c in table.columns],
     )
     field_reasons = [r for c in table.columns for r in reasons_for_field(c, texts[c.name], F.col(c.name))]
+    wrong_width = F.when(~F.col("_right_width"), F.lit("wrong_column_count"))
     row_reasons = F.when(
+        F.col("_unterminated"), F.array_compact(F.array(F.lit(UNTERMINATED_QUOTE), wrong_width)),
+    ).when(
         F.col("_right_width"),
         F.array_compact(F.array(*field_reasons, *reasons_for_row(table, texts))),
     ).otherwise(F.array(F.lit("wrong_column_count")))
