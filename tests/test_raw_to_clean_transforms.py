@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from pyspark.sql import Row
+from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
 from instacart_lake.dq import load_ruleset
@@ -15,6 +16,7 @@ from instacart_lake.transforms.raw_to_clean import (
     clean_rows,
     foreign_key_reasons,
     mark_duplicates,
+    parse_integer,
     parse_lines,
     quarantine_rows,
 )
@@ -236,3 +238,21 @@ def test_the_clean_rulesets_column_lengths_are_the_declared_max_lengths():
 
     assert in_rulesets == declared == {("aisles", "aisle"): 200, ("departments", "department"): 200,
                                        ("products", "product_name"): 500}
+
+
+INTEGER_FORMS = {
+    "0": 0, "9": 9, "09": 9, "0000000001": 1, "00000000001": None, "3.0": 3, "3.00": 3, "0.0": 0,
+    "3.": None, ".0": None, "3.5": None, "1.0.0": None, "1..0": None, "-0": 0, "-5": -5, "+5": 5,
+    "+05.0": 5, "-3.0": -3, "++1": None, "1-": None, "2147483647": 2147483647, "2147483648": None,
+    "-2147483648": -2147483648, "-2147483649": None, "12345678901": None, "1e3": None, "x": None,
+    "1 2": None, "\u0663": None,
+}
+
+
+def test_integer_forms_of_the_contract(spark):
+    """Zero padding and a zero fraction are integers; anything else, or beyond 32 bits, is not
+    (canonical fields, unsigned digits and signed ones take different paths)."""
+    frame = spark.createDataFrame([(text,) for text in INTEGER_FORMS], "text string")
+    rows = frame.select("text", parse_integer(F.col("text")).alias("value")).collect()
+    parsed = {row.text: row.value for row in rows}
+    assert parsed == INTEGER_FORMS

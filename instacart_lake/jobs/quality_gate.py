@@ -15,6 +15,7 @@ from pyspark.sql import DataFrame, SparkSession
 from instacart_lake.context import Lake
 from instacart_lake.dq import Action, Ruleset, RulesetResult, evaluate, load_ruleset, results_frame
 from instacart_lake.dq.results import RuleResult, failed_rule_line
+from instacart_lake.jobs.phases import PhaseClock
 from instacart_lake.monitoring import gate_records, write_emf_lines
 from instacart_lake.registration import register_delta_table
 
@@ -31,11 +32,16 @@ def evaluate_gate(
     frames: dict[str, DataFrame],
     rulesets_dir: Path,
     references: dict[str, DataFrame],
+    clock: PhaseClock | None = None,
 ) -> dict[str, RulesetResult]:
-    """Evaluate `<rulesets_dir>/<table>.dqdl` on each frame and record the results."""
+    """Evaluate `<rulesets_dir>/<table>.dqdl` on each frame and record the results (with
+    `clock`, the seconds of each table's evaluation as its phase `gate`)."""
     rulesets = {name: load_ruleset(rulesets_dir / f"{name}.dqdl") for name in frames}
-    results = {name: _with_lines(evaluate(rulesets[name], frame, references), rulesets[name])
-               for name, frame in frames.items()}
+    clock = clock or PhaseClock(spark, job_name)
+    results = {}
+    for name, frame in frames.items():
+        with clock.phase(name, "gate"):
+            results[name] = _with_lines(evaluate(rulesets[name], frame, references), rulesets[name])
     if results:
         write_emf_lines(lake, run_id, gate_records(job_name, run_id, results))
     rows = [row for name, result in results.items() for row in result.to_rows(run_id, name)]

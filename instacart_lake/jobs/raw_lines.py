@@ -10,6 +10,7 @@ they make are decided on the driver by the function that ingest's count uses
 
 from __future__ import annotations
 
+import re
 from itertools import groupby
 
 from pyspark.sql import Column, DataFrame, SparkSession
@@ -20,8 +21,9 @@ from instacart_lake.csv_records import FIRST_DATA_LINE, QuotedRecord, join_lines
 from instacart_lake.transforms.raw_to_clean import quote_count
 
 _BASE_SCHEMA = T.StructType([
-    T.StructField("source_file", T.StringType(), False),
+    T.StructField("file_path", T.StringType(), False),
     T.StructField("block_start", T.LongType(), False),
+    T.StructField("source_file", T.StringType(), False),
     T.StructField("row_id_to_line", T.LongType(), False),
 ])
 _LINE_KEY = ["source_file", "line_number"]
@@ -78,7 +80,7 @@ def _numbered_lines(spark: SparkSession, file_uris: list[str], find_odd_lines: b
     """
     text = spark.read.option("lineSep", "\n").text(file_uris).select(
         "value",
-        _as_lake_uri(F.col("_metadata.file_path")).alias("source_file"),
+        F.col("_metadata.file_path").alias("file_path"),
         F.col("_metadata.file_block_start").alias("block_start"),
         F.monotonically_increasing_id().alias("row_id"),
     )
@@ -86,26 +88,27 @@ def _numbered_lines(spark: SparkSession, file_uris: list[str], find_odd_lines: b
     aggregates = [F.count(F.lit(1)).alias("lines"), F.min("row_id").alias("first_row_id")]
     if find_odd_lines:
         aggregates.append(F.sum(is_odd.cast("int")).alias("odd_lines"))
-    blocks = text.groupBy("source_file", "block_start").agg(*aggregates).collect()
+    blocks = text.groupBy("file_path", "block_start").agg(*aggregates).collect()
     odd_row_ids: dict[tuple[str, int], list[int]] = {}
     if find_odd_lines and any(block.odd_lines for block in blocks):
-        for row in text.where(is_odd).select("source_file", "block_start", "row_id").collect():
-            odd_row_ids.setdefault((row.source_file, row.block_start), []).append(row.row_id)
+        for row in text.where(is_odd).select("file_path", "block_start", "row_id").collect():
+            odd_row_ids.setdefault((row.file_path, row.block_start), []).append(row.row_id)
     bases = []
     odd_lines: dict[str, list[int]] = {}
-    ordered = sorted(blocks, key=lambda block: (block.source_file, block.block_start))
-    for uri, file_blocks in groupby(ordered, key=lambda block: block.source_file):
+    ordered = sorted(blocks, key=lambda block: (block.file_path, block.block_start))
+    for path, file_blocks in groupby(ordered, key=lambda block: block.file_path):
+        uri = _as_lake_uri(path)
         lines_before = 0
         odd = []
         for block in file_blocks:
             row_id_to_line = lines_before - block.first_row_id
-            bases.append((uri, block.block_start, row_id_to_line))
-            odd.extend(row_id + row_id_to_line + 1 for row_id in odd_row_ids.get((uri, block.block_start), ()))
+            bases.append((path, block.block_start, uri, row_id_to_line))
+            odd.extend(row_id + row_id_to_line + 1 for row_id in odd_row_ids.get((path, block.block_start), ()))
             lines_before += block.lines
         odd_lines[uri] = sorted(odd)
     base = spark.createDataFrame(bases, _BASE_SCHEMA)
     line_number = F.col("row_id") + F.col("row_id_to_line") + 1
-    lines = (text.join(F.broadcast(base), on=["source_file", "block_start"], how="inner")
+    lines = (text.join(F.broadcast(base), on=["file_path", "block_start"], how="inner")
              .select("source_file", line_number.alias("line_number"), "value"))
     return lines, odd_lines
 
@@ -135,6 +138,6 @@ def _without_line_end(value: Column) -> Column:
                   ).otherwise(value)
 
 
-def _as_lake_uri(spark_path):
+def _as_lake_uri(spark_path: str) -> str:
     """Spark reports local files as `file:/path`; the lake writes `file:///path`."""
-    return F.regexp_replace(spark_path, r"^file:/+", "file:///")
+    return re.sub(r"^file:/+", "file:///", spark_path)

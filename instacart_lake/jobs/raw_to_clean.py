@@ -39,6 +39,7 @@ from instacart_lake.dq import RulesetResult
 from instacart_lake.errors import LakeError, QualityGateFailed
 from instacart_lake.ingest import landed_files, read_manifest
 from instacart_lake.jobs.order_events import EventRun, commit_order_events, prepare_order_events
+from instacart_lake.jobs.phases import PhaseClock
 from instacart_lake.jobs.quality_gate import (
     RULESETS_DIR,
     evaluate_gate,
@@ -112,12 +113,16 @@ class TableRun:
     quality: RulesetResult | None = None
     clean_version: int | None = None
     outcome: DataFrame | None = None
+    """Every record with its disposition: a projection of `checked`, which is cached."""
+    checked: DataFrame | None = None
     would_be_clean: DataFrame | None = None
     event_rows: DataFrame | None = None
     """The clean rows of this run's order events for this table (instacart_lake.jobs.order_events)."""
     event_row_count: int = 0
     events: dict | None = None
     """The order events' counts, on the orders table's run."""
+    phase_seconds: dict[str, float] | None = None
+    """Seconds per phase (prepare, gate, commit): where the run's time went."""
 
     @property
     def changed(self) -> bool:
@@ -139,6 +144,7 @@ class TableRun:
             "clean_version": self.clean_version,
             "quality_score": None if self.quality is None else self.quality.score,
             "rules": rule_outcomes(self.quality),
+            "phase_seconds": self.phase_seconds or {},
         }
 
 
@@ -155,13 +161,15 @@ def run_raw_to_clean(spark: SparkSession, lake: Lake, run_id: str,
     rejected_keys: dict[str, DataFrame] = {}
     clean_tables: dict[str, DataFrame | None] = {}
     events: EventRun | None = None
+    clock = PhaseClock(spark, JOB_NAME)
     try:
         for table in SOURCE_TABLES.values():
             run = TableRun(table, ledger.pending(landed_files(lake, table)))
             existing = _read_if_exists(table_io, locations.table_uri("clean", table.name))
             if run.files:
                 versions = {uri: landings[uri].version for uri in run.files if uri in landings}
-                _prepare(spark, run, versions, referenced, rejected_keys, existing)
+                with clock.phase(table.name, "prepare"):
+                    _prepare(spark, run, versions, referenced, rejected_keys, existing)
             clean = run.would_be_clean if run.files else existing
             if clean is not None and REFERENCED_COLUMNS.get(table.name):
                 referenced[table.name] = _key_frame(clean, REFERENCED_COLUMNS[table.name])
@@ -172,16 +180,19 @@ def run_raw_to_clean(spark: SparkSession, lake: Lake, run_id: str,
             for run in runs:
                 _add_event_rows(run, events, clean_tables[run.table.name], referenced)
         _reconcile(runs, landings)
-        _gate(spark, runs, referenced, run_id, lake, table_io, rulesets_dir)
+        _gate(spark, runs, referenced, run_id, lake, table_io, rulesets_dir, clock)
         for run in runs:
             if run.changed:
-                _commit(run, lake, table_io, ledger, run_id)
+                with clock.phase(run.table.name, "commit"):
+                    _commit(run, lake, table_io, ledger, run_id)
         if events is not None:
             commit_order_events(events, lake, table_io, ledger, run_id, JOB_NAME)
     finally:
         for run in runs:
-            if run.outcome is not None:
-                run.outcome.unpersist()
+            run.phase_seconds = clock.of(run.table.name)
+        for run in runs:
+            if run.checked is not None:
+                run.checked.unpersist()
         if events is not None:
             events.checked.unpersist()
     return runs
@@ -216,8 +227,10 @@ def _key_frame(frame: DataFrame, columns: tuple[str, ...]) -> DataFrame:
 
 def _prepare(spark, run: TableRun, versions: dict[str, int], referenced: dict[str, DataFrame],
              rejected_keys: dict[str, DataFrame], existing: DataFrame | None) -> None:
-    """Parse and check the pending files of one table; keep the outcome cached, count the
-    dispositions, and set the would-be clean table and this run's rejected keys."""
+    """Parse and check the pending files of one table; count the dispositions, and set the
+    would-be clean table and this run's rejected keys. The checked records are cached once:
+    the outcome, and every pass over it (counts, gate, commits), is a projection of them
+    (with a broadcast join to the few repeated keys, when there are any)."""
     table = run.table
     parsed = parse_lines(read_csv_records(spark, run.files), table)
     parents = {fk.table for fk in table.foreign_keys}
@@ -232,20 +245,16 @@ def _prepare(spark, run: TableRun, versions: dict[str, int], referenced: dict[st
     if parsed.isEmpty():
         _prepare_no_records(run, assign_disposition(mark_duplicates(checked, table, versions)), existing)
         return
-    checked = checked.persist(StorageLevel.MEMORY_AND_DISK)
-    marked = mark_duplicates(checked, table, versions)
+    run.checked = checked.persist(StorageLevel.MEMORY_AND_DISK)
+    marked = mark_duplicates(run.checked, table, versions)
     if table.name == "orders":
         marked = last_order_reasons(marked, existing)
-    run.outcome = assign_disposition(marked).persist(StorageLevel.MEMORY_AND_DISK)
-    counts = {row.disposition: row["count"] for row in run.outcome.groupBy("disposition").count().collect()}
-    checked.unpersist()
+    run.outcome = assign_disposition(marked)
+    counts, run.quarantine_reasons = _disposition_counts(run.outcome)
     run.clean_rows = counts.get(CLEAN, 0)
     run.quarantined_lines = counts.get(QUARANTINED, 0)
     run.dropped_duplicates = counts.get(DROPPED, 0)
     run.raw_lines = sum(counts.values())
-    run.quarantine_reasons = {row.reason: row["count"] for row in (
-        run.outcome.where(F.col("disposition") == QUARANTINED)
-        .select(F.explode("reasons").alias("reason")).groupBy("reason").count().collect())}
     new_clean = clean_rows(run.outcome.where(F.col("disposition") == CLEAN), table)
     if REFERENCED_COLUMNS.get(table.name):
         rejected_keys[table.name] = _key_frame(run.outcome.where(F.col("disposition") == QUARANTINED),
@@ -254,6 +263,21 @@ def _prepare(spark, run: TableRun, versions: dict[str, int], referenced: dict[st
         existing.join(new_clean.select(*table.primary_key), on=list(table.primary_key), how="left_anti")
         .unionByName(new_clean)
     )
+
+
+def _disposition_counts(outcome: DataFrame) -> tuple[dict[str, int], dict[str, int]]:
+    """Records per disposition, and quarantined records per reason (a record with two reasons
+    counts under both), in one pass: each quarantined record is exploded into its reasons, and
+    only its first counts as the record."""
+    reasons = F.posexplode_outer(F.when(F.col("disposition") == QUARANTINED, F.col("reasons")))
+    first = F.col("position").isNull() | (F.col("position") == 0)
+    rows = (outcome.select("disposition", reasons.alias("position", "reason"))
+            .groupBy("disposition", "reason")
+            .agg(F.count(F.when(first, 1)).alias("records"), F.count(F.lit(1)).alias("reasons")).collect())
+    records: dict[str, int] = {}
+    for row in rows:
+        records[row.disposition] = records.get(row.disposition, 0) + row.records
+    return records, {row.reason: row.reasons for row in rows if row.reason is not None}
 
 
 def _prepare_no_records(run: TableRun, outcome: DataFrame, existing: DataFrame | None) -> None:
@@ -288,14 +312,14 @@ def _reconcile(runs: list[TableRun], landings: dict) -> None:
 
 
 def _gate(spark, runs: list[TableRun], references: dict[str, DataFrame], run_id: str, lake: Lake,
-          table_io, rulesets_dir: Path) -> None:
+          table_io, rulesets_dir: Path, clock: PhaseClock) -> None:
     """Evaluate each changed table's ruleset on its would-be clean table (with the key
     columns of the others as references); a failed rule with the stop action stops the run
     here, before any commit."""
     changed = {run.table.name: run for run in runs if run.changed}
     results = evaluate_gate(spark, lake, table_io, JOB_NAME, run_id,
                             {name: run.would_be_clean for name, run in changed.items()},
-                            rulesets_dir, references)
+                            rulesets_dir, references, clock)
     for name, result in results.items():
         changed[name].quality = result
     failed = stop_failures(results)

@@ -22,7 +22,10 @@ SECOND_LAST_ORDER = "second_last_order:eval_set"
 def last_order_reasons(rows: DataFrame, existing: DataFrame | None) -> DataFrame:
     """Adds `second_last_order:eval_set` to the `reasons` of this run's orders that would be
     clean (no reasons, kept by `mark_duplicates`) and are one of two or more last orders of
-    their user. `existing` is the clean orders table (None before the first run)."""
+    their user. `existing` is the clean orders table (None before the first run).
+
+    The users who break the contract are few (none in clean data): they are kept, and the
+    orders are joined to them by broadcast, or not at all when there are none."""
     kept = (F.size("reasons") == 0) & F.col("duplicate").isNull()
     is_last = F.col("eval_set").isin(*LAST_ORDER_SETS)
     last_orders = rows.where(kept & is_last).select("order_id", "user_id")
@@ -32,8 +35,10 @@ def last_order_reasons(rows: DataFrame, existing: DataFrame | None) -> DataFrame
                        .join(replaced, on="order_id", how="left_anti")
                        .unionByName(last_orders))
     breaking_users = (last_orders.groupBy("user_id").count().where(F.col("count") > 1)
-                      .select("user_id", F.lit(True).alias("_breaks_contract")))
-    flagged = rows.join(breaking_users, on="user_id", how="left")
+                      .select("user_id", F.lit(True).alias("_breaks_contract")).localCheckpoint(eager=True))
+    if breaking_users.isEmpty():
+        return rows
+    flagged = rows.join(F.broadcast(breaking_users), on="user_id", how="left")
     breaks = kept & is_last & F.col("_breaks_contract").isNotNull()
     return (flagged.withColumn("reasons", F.when(breaks, F.array(F.lit(SECOND_LAST_ORDER)))
                                .otherwise(F.col("reasons")))

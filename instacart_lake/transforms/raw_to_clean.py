@@ -16,6 +16,7 @@ zero fraction (`15.0` -> 15) and nothing else (`15.5`, `1e3`, `x` are unparsable
 from __future__ import annotations
 
 import unicodedata
+from functools import reduce
 
 import pandas as pd
 from pyspark.sql import Column as SparkColumn
@@ -32,6 +33,8 @@ _INTEGER_PATTERN = r"^[+-]?[0-9]{1,10}(\.0+)?$"
 _EXTRA_FIELD = "_extra_field"
 _ASCII_WHITESPACE = " \t\n\r\f\v"
 UNTERMINATED_QUOTE = "unterminated_quote"
+BROADCAST_KEYS = 2_000_000
+"""The most keys a join sends to every task (a few tens of MB) rather than shuffling the rows."""
 
 
 @F.pandas_udf(T.StringType())
@@ -67,11 +70,16 @@ def is_valid_utf8(line: SparkColumn) -> SparkColumn:
 
 
 def parse_integer(text: SparkColumn) -> SparkColumn:
-    """The integer in a trimmed field (`09` -> 9, `15.0` -> 15), null when it is not one."""
+    """The integer in a trimmed field (`09` -> 9, `15.0` -> 15), null when it is not one.
+
+    A field in canonical form (what the int prints as: nearly every field) is taken by the
+    cast alone; only the others pay for the pattern (Spark's cast, with ANSI mode off as on
+    Glue, truncates `15.5` and so cannot decide them)."""
+    cast = text.cast("int")
     digits = F.regexp_extract(text, r"^([+-]?[0-9]+)", 1)
     value = digits.cast("bigint")
     fits = value.between(-(2**31), 2**31 - 1)
-    return F.when(text.rlike(_INTEGER_PATTERN) & fits, value.cast("int"))
+    return F.when(cast.cast("string") == text, cast).when(text.rlike(_INTEGER_PATTERN) & fits, value.cast("int"))
 
 
 def standardize(column: Column, text: SparkColumn) -> SparkColumn:
@@ -107,6 +115,17 @@ def reasons_for_field(column: Column, text: SparkColumn, value: SparkColumn) -> 
     return reasons
 
 
+def no_reasons() -> SparkColumn:
+    return F.array().cast("array<string>")
+
+
+def any_reason(reasons: list[SparkColumn]) -> SparkColumn:
+    """Whether any of the reasons (each a `when(rule broken, code)`) applies. Rows with no
+    reason, nearly all, skip building the array of reasons: its compaction (a lambda) is
+    interpreted, row by row."""
+    return reduce(SparkColumn.__or__, [reason.isNotNull() for reason in reasons], F.lit(False))
+
+
 def reasons_for_row(table: SourceTable, texts: dict[str, SparkColumn]) -> list[SparkColumn]:
     """Rules across the fields of one row: days_since_prior_order is empty exactly on a
     user's first order."""
@@ -120,39 +139,59 @@ def reasons_for_row(table: SourceTable, texts: dict[str, SparkColumn]) -> list[S
     ]
 
 
+def _csv_fields(table: SourceTable) -> list[str]:
+    """The declared columns and one more, which holds the first field too many."""
+    return [*table.column_names, _EXTRA_FIELD]
+
+
+def _csv_schema(table: SourceTable) -> str:
+    return ", ".join(f"`{name}` string" for name in _csv_fields(table))
+
+
 def parse_lines(lines: DataFrame, table: SourceTable) -> DataFrame:
     """One row per raw record: the declared columns, typed and standardized, plus `reasons`
     (empty when the row is valid) and the record as it was (`value`). A record whose quote
     never closed gets `unterminated_quote` (and `wrong_column_count` when the open quote
-    swallows fields) instead of reasons for fields it cannot be trusted to hold."""
-    csv_schema = ", ".join(f"`{c.name}` string" for c in table.columns) + f", `{_EXTRA_FIELD}` string"
-    valid_utf8 = is_valid_utf8(F.col("value"))
-    right_width = field_count(F.col("value")) == len(table.columns)
-    parsed = lines.select(
+    swallows fields) instead of reasons for fields it cannot be trusted to hold.
+
+    A record without `"` cannot quote a comma, so it is split at its commas; only records
+    with quotes go through the CSV parser (which costs about 25 times the split)."""
+    record = F.col("value")
+    quoted = F.col("_quoted")
+    plain = F.col("_plain")
+    fields = lines.select(
+        *LINE_COLUMNS, "value", record.contains('"').alias("_quoted"), F.split(record, ",", -1).alias("_plain"),
+    ).select(
         *LINE_COLUMNS,
         "value",
-        valid_utf8.alias("_valid_utf8"),
-        right_width.alias("_right_width"),
-        (quote_count(F.col("value")) % 2 == 1).alias("_unterminated"),
-        F.from_csv("value", csv_schema, CSV_OPTIONS).alias("_fields"),
+        is_valid_utf8(record).alias("_valid_utf8"),
+        (F.when(quoted, field_count(record)).otherwise(F.size(plain)) == len(table.columns)).alias("_right_width"),
+        (quoted & (quote_count(record) % 2 == 1)).alias("_unterminated"),
+        F.when(quoted, F.from_csv(record, _csv_schema(table), CSV_OPTIONS))
+        .otherwise(F.struct(*[F.get(plain, index).alias(name) for index, name in enumerate(_csv_fields(table))]))
+        .alias("_fields"),
     )
-    texts = {c.name: trimmed(F.col(f"_fields.`{c.name}`")) for c in table.columns}
-    typed = parsed.select(
+    trimmed_texts = fields.select("*", *[trimmed(F.col(f"_fields.`{c.name}`")).alias(f"_text_{c.name}")
+                                         for c in table.columns])
+    texts = {c.name: F.col(f"_text_{c.name}") for c in table.columns}
+    typed = trimmed_texts.select(
         "*",
         *[standardize(c, texts[c.name]).alias(c.name) for c in table.columns],
     )
     field_reasons = [r for c in table.columns for r in reasons_for_field(c, texts[c.name], F.col(c.name))]
+    field_reasons += reasons_for_row(table, texts)
     wrong_width = F.when(~F.col("_right_width"), F.lit("wrong_column_count"))
     row_reasons = F.when(
         F.col("_unterminated"), F.array_compact(F.array(F.lit(UNTERMINATED_QUOTE), wrong_width)),
     ).when(
-        F.col("_right_width"),
-        F.array_compact(F.array(*field_reasons, *reasons_for_row(table, texts))),
+        F.col("_right_width"), F.array_compact(F.array(*field_reasons)),
     ).otherwise(F.array(F.lit("wrong_column_count")))
-    reasons = F.concat(
-        F.when(F.col("_valid_utf8"), F.array().cast("array<string>")).otherwise(F.array(F.lit("invalid_utf8"))),
+    all_reasons = F.concat(
+        F.when(F.col("_valid_utf8"), no_reasons()).otherwise(F.array(F.lit("invalid_utf8"))),
         row_reasons,
     )
+    is_valid = F.col("_valid_utf8") & F.col("_right_width") & ~F.col("_unterminated") & ~any_reason(field_reasons)
+    reasons = F.when(is_valid, no_reasons()).otherwise(all_reasons)
     return typed.select(*table.column_names, *LINE_COLUMNS, "value", reasons.alias("reasons"))
 
 
@@ -168,12 +207,18 @@ def mark_duplicates(
     supersedes the older one. Rows with reasons get None: they compete for no key.
 
     Keys are counted first (a shuffle of the key columns only), so that the ordering window
-    runs over the rows of repeated keys alone, not over every row."""
+    runs over the rows of repeated keys alone, not over every row; the repeated keys are kept
+    (few: none in clean data), and the rows are joined to them by broadcast, so that the rows
+    themselves are never shuffled (when no key repeats, they are not joined at all)."""
     is_valid = F.size("reasons") == 0
     key = list(table.primary_key)
     repeated = (rows.where(is_valid).groupBy(*key).agg(F.count(F.lit(1)).alias("_copies"))
-                .where(F.col("_copies") > 1).withColumn("_is_contested", F.lit(True)).drop("_copies"))
-    flagged = rows.join(repeated, on=key, how="left")
+                .where(F.col("_copies") > 1).select(*key, F.lit(True).alias("_is_contested"))
+                .localCheckpoint(eager=True))
+    repeated_keys = repeated.count()
+    if not repeated_keys:
+        return rows.withColumn("duplicate", F.lit(None).cast("string"))
+    flagged = rows.join(F.broadcast(repeated) if repeated_keys <= BROADCAST_KEYS else repeated, on=key, how="left")
     is_contested = is_valid & F.col("_is_contested").isNotNull()
     uncontested = flagged.where(~is_contested).withColumn("duplicate", F.lit(None).cast("string"))
     versions = file_versions or {}
@@ -234,7 +279,8 @@ def foreign_key_reasons(
             new_reasons.append(F.when(mismatch, F.lit("order_eval_set_mismatch")))
         rows = rows.withColumn(
             "reasons",
-            F.when(F.col("_parsed"), F.concat("reasons", F.array_compact(F.array(*new_reasons))))
+            F.when(F.col("_parsed") & any_reason(new_reasons),
+                   F.concat("reasons", F.array_compact(F.array(*new_reasons))))
             .otherwise(F.col("reasons")),
         ).drop(found, in_quarantine, "_order_eval_set")
     return rows.drop("_parsed")
