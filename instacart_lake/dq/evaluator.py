@@ -165,15 +165,25 @@ def _measure_uniqueness(df: DataFrame, columns: tuple[str, ...], wheres: list[st
     }
 
 
+BROADCAST_REFERENCE_KEYS = 5_000_000
+"""The most distinct reference keys sent to every task (tens of MB) instead of shuffling the
+primary rows to meet them: a lookup table of products or orders, not a fact table."""
+
+
 def _measure_referential(frame: _Frame, key: tuple) -> int:
-    """How many rows of the primary data have their key among the reference keys."""
+    """How many rows of the primary data have their key among the reference keys. The distinct
+    reference keys are computed once and counted; up to BROADCAST_REFERENCE_KEYS of them are
+    broadcast, so the primary rows are looked up where they are, never shuffled."""
     primary, alias, reference = key
     reference_keys = (
         frame.references[alias]
         .select(*(column(name).alias(f"__ref_{i}") for i, name in enumerate(reference)))
         .distinct()
         .withColumn("__ref_hit", F.lit(True))
+        .localCheckpoint(eager=True)
     )
+    if reference_keys.count() <= BROADCAST_REFERENCE_KEYS:
+        reference_keys = F.broadcast(reference_keys)
     primary_keys = frame.df.select(*(column(name).alias(f"__key_{i}") for i, name in enumerate(primary)))
     matches = reduce(
         Column.__and__,

@@ -35,6 +35,7 @@ from pyspark.sql import functions as F
 from instacart_lake import failpoints
 from instacart_lake.context import Lake
 from instacart_lake.delta import DeltaTableIO
+from instacart_lake.delta.spark_conf import session_conf
 from instacart_lake.dq import RulesetResult
 from instacart_lake.errors import LakeError, QualityGateFailed
 from instacart_lake.ingest import landed_files, read_manifest
@@ -148,10 +149,22 @@ class TableRun:
         }
 
 
+CACHE_COMPRESSION = "spark.sql.inMemoryColumnarStorage.compressed"
+
+
 def run_raw_to_clean(spark: SparkSession, lake: Lake, run_id: str,
                      rulesets_dir: Path = RULESETS_DIR / "clean") -> list[TableRun]:
     """Process the raw files not yet in the ledger; returns one TableRun per source table.
-    `rulesets_dir` holds one `<table>.dqdl` per source table."""
+    `rulesets_dir` holds one `<table>.dqdl` per source table.
+
+    The run's caches are not compressed: each is read a few times and dropped at the end of
+    the run, and compressing the checked records (mostly distinct numbers and lines) costs
+    more time than their reads save (10 s of 55 s for the 32 M prior lines)."""
+    with session_conf(spark, CACHE_COMPRESSION, "false"):
+        return _run(spark, lake, run_id, rulesets_dir)
+
+
+def _run(spark: SparkSession, lake: Lake, run_id: str, rulesets_dir: Path) -> list[TableRun]:
     table_io = DeltaTableIO(spark)
     locations = lake.locations
     ledger = Ledger(locations.ledger_uri(JOB_NAME), locations.zone_uri("raw"))

@@ -209,7 +209,9 @@ def mark_duplicates(
     Keys are counted first (a shuffle of the key columns only), so that the ordering window
     runs over the rows of repeated keys alone, not over every row; the repeated keys are kept
     (few: none in clean data), and the rows are joined to them by broadcast, so that the rows
-    themselves are never shuffled (when no key repeats, they are not joined at all)."""
+    themselves are never shuffled (when no key repeats, they are not joined at all). The rows
+    of repeated keys are marked once and kept, so that each later pass over the result scans
+    the rows once, not once more for the window."""
     is_valid = F.size("reasons") == 0
     key = list(table.primary_key)
     repeated = (rows.where(is_valid).groupBy(*key).agg(F.count(F.lit(1)).alias("_copies"))
@@ -235,7 +237,7 @@ def mark_duplicates(
         .when(values == F.first(values).over(so_far), F.lit("exact"))
         .when(F.col("source_file") != F.first("source_file").over(so_far), F.lit("superseded"))
         .otherwise(F.lit("key")),
-    )
+    ).localCheckpoint(eager=True)
     return uncontested.unionByName(contested).drop("_is_contested")
 
 
