@@ -265,3 +265,12 @@ def test_a_run_that_dies_half_way_is_completed_by_the_next(spark, datasets, tmp_
     for name in SOURCE_TABLES:
         assert sorted(map(str, read_table(lake, name))) == sorted(map(str, read_table(reference, name))), name
     assert table_io.version(lake.locations.table_uri("clean", "order_products__prior")) == 1
+
+
+def test_each_table_records_where_its_time_went(loaded):
+    """The job's results keep the seconds of each phase of each table (the profile per phase)."""
+    _, record = loaded
+    for name, counts in job_counts(record).items():
+        phases = counts["phase_seconds"]
+        assert set(phases) == {"prepare", "gate", "commit"}, name
+        assert all(seconds > 0 for seconds in phases.values()), name
