@@ -8,7 +8,8 @@ import math
 import pandas as pd
 import pytest
 
-from instacart_lake.ml.evaluation import evaluate_validation
+from instacart_lake.ml.evaluation import evaluate_validation, rank_validation
+from instacart_lake.ml.evaluation_curves import evaluation_curves
 
 
 def frame(rows: list[tuple], columns: str) -> pd.DataFrame:
@@ -41,6 +42,18 @@ ORACLE_TRUTH = frame([
     (4, 90, 0.1, 1), (4, 91, 0.05, 0),
     (100, 1, 0.9, 0),
 ], "order_id product_id probability in_order")
+
+
+def test_baskets_ranked_once_serve_the_evaluation_and_its_curves():
+    baskets = rank_validation(VALIDATION.sample(frac=1, random_state=3))
+
+    assert baskets.ranked["order_id"].tolist() == [1, 1, 1, 1, 2, 2, 3, 3, 4, 4]
+    assert baskets.ranked["product_id"].tolist() == [10, 20, 30, 40, 50, 60, 80, 70, 90, 91]
+    assert baskets.ranked["label"].tolist() == [1, 1, 0, 0, 0, 0, 0, 1, 1, 0]
+    assert (baskets.counts.tolist(), baskets.with_none.tolist()) == ([2, 0, 1, 2], [False, True, True, True])
+    assert evaluate_validation(VALIDATION, LAST_ORDER_REORDERS, ORACLE_TRUTH, baskets=baskets) == \
+        evaluate_validation(VALIDATION, LAST_ORDER_REORDERS, ORACLE_TRUTH)
+    assert evaluation_curves(VALIDATION, baskets) == evaluation_curves(VALIDATION)
 
 
 def test_each_way_of_predicting_baskets_is_scored_per_order():

@@ -27,6 +27,7 @@ from instacart_lake.generate import generate_dataset, scale_named
 from instacart_lake.ingest import ingest
 from instacart_lake.jobs.raw_to_clean import run_raw_to_clean
 from instacart_lake.locations import uri_to_path
+from instacart_lake.schemas import ORDER_EVENT
 from instacart_lake.stream.dataset import read_orders
 from instacart_lake.stream.events import as_record, order_events
 from instacart_lake.stream.local_server import ensure_stream
@@ -45,6 +46,15 @@ REFERENCE_FILES = ("aisles.csv", "departments.csv", "products.csv")
 def clean_rows(lake: Lake, table: str) -> list[tuple]:
     rows = DeltaTable(uri_to_path(lake.locations.table_uri("clean", table))).to_pyarrow_table().to_pylist()
     return sorted(tuple(row.values()) for row in rows)
+
+
+def quarantined_events(lake: Lake) -> list[tuple]:
+    """Where each quarantined event was delivered, its line and its reasons."""
+    folder = uri_to_path(lake.locations.quarantine_table_uri(ORDER_EVENT.name))
+    if not Path(folder, "_delta_log").exists():
+        return []
+    rows = DeltaTable(folder).to_pyarrow_table(columns=["source_file", "line_number", "raw_line", "reasons"])
+    return sorted(tuple(row.values()) for row in rows.to_pylist())
 
 
 def delivered_records(lake: Lake) -> list[bytes]:
@@ -121,7 +131,7 @@ def test_streamed_orders_give_the_clean_tables_of_batch_ingestion(spark, batch_l
         assert clean_rows(lake, table) == clean_rows(batch_lake, table), table
     assert runs["orders"].events == {"files": len(storage.list_files(lake.locations.table_uri("raw", "order_events"))),
                                      "events": len(records), "clean_events": orders_sent, "quarantined_events": 0,
-                                     "dropped_duplicates": len(records) - orders_sent}
+                                     "dropped_duplicates": len(records) - orders_sent}, quarantined_events(lake)
     assert len(records) - orders_sent > 0.03 * orders_sent
 
     rerun = {run.table.name: run for run in run_raw_to_clean(spark, lake, "stream-rerun")}

@@ -22,7 +22,7 @@ from instacart_lake.delta import DeltaTableIO
 from instacart_lake.errors import InputError
 from instacart_lake.jobs.curated_to_ml import CANDIDATES_TABLE, SET_COLUMN
 from instacart_lake.jobs.publish_predictions import read_scores
-from instacart_lake.ml.evaluation import Evaluation, evaluate_validation
+from instacart_lake.ml.evaluation import Evaluation, evaluate_validation, rank_validation
 from instacart_lake.ml.evaluation_curves import evaluation_curves
 from instacart_lake.transforms.baselines import last_prior_order_reorders
 
@@ -68,4 +68,6 @@ def evaluate_model_version(spark: SparkSession, lake: Lake, model_version: str, 
     ).join(labels.select("order_id").distinct(), on="order_id", how="left_semi").toPandas()
     order_ids = validation["order_id"].unique()
     truth = read_ground_truth(ground_truth, order_ids) if ground_truth is not None else None
-    return evaluate_validation(validation, baseline, truth), evaluation_curves(validation)
+    baskets = rank_validation(validation)
+    return (evaluate_validation(validation, baseline, truth, baskets=baskets),
+            evaluation_curves(validation, baskets))

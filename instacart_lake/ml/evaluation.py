@@ -25,7 +25,7 @@ from sklearn.metrics import log_loss, roc_auc_score
 
 from instacart_lake.generate.oracle import TRUTH_COLUMNS, score_oracle
 from instacart_lake.metrics.f1 import f1_from_counts
-from instacart_lake.ml.baskets import rank_baskets
+from instacart_lake.ml.baskets import RankedBaskets, rank_baskets
 
 DEFAULT_THRESHOLD = 0.21
 VALIDATION_COLUMNS = ("order_id", "product_id", "label", "probability")
@@ -64,6 +64,7 @@ def evaluate_validation(
     last_order_reorders: pd.DataFrame,
     oracle_truth: pd.DataFrame | None,
     threshold: float = DEFAULT_THRESHOLD,
+    baskets: RankedBaskets | None = None,
 ) -> Evaluation:
     """Score the validation set.
 
@@ -73,10 +74,12 @@ def evaluate_validation(
     last_order_reorders: columns order_id, product_id; orders missing from it predict `None`.
     oracle_truth: ground-truth rows (columns order_id, product_id, probability, in_order) of at
     least the validation orders, or None when there is no ground truth.
+    baskets: rank_validation(validation), when the caller already has it.
     """
     _check_validation(validation, threshold)
     _require_columns(last_order_reorders, REORDER_COLUMNS, "last_order_reorders")
-    baskets = rank_baskets(validation[list(VALIDATION_COLUMNS)])
+    if baskets is None:
+        baskets = rank_validation(validation)
     order_index = baskets.order_index
     order_count = len(baskets.starts)
     is_true = baskets.ranked["label"].to_numpy() == 1
@@ -108,6 +111,12 @@ def evaluate_validation(
         roc_auc=float(roc_auc_score(labels, probability)) if len(np.unique(labels)) == 2 else None,
         log_loss=float(log_loss(labels, probability, labels=[0, 1])),
     )
+
+
+def rank_validation(validation: pd.DataFrame) -> RankedBaskets:
+    """The expected-F1 baskets of the validation orders, their ranked rows keeping the label:
+    what evaluate_validation and evaluation_curves both read (ranking is most of their time)."""
+    return rank_baskets(validation[list(VALIDATION_COLUMNS)])
 
 
 def _last_order_reorders_f1(reorders: pd.DataFrame, ranked: pd.DataFrame, order_ids: np.ndarray,

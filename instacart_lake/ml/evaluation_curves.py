@@ -10,7 +10,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, precision_recall_curve
 
 from instacart_lake.metrics.f1 import f1_from_counts
-from instacart_lake.ml.baskets import rank_baskets
+from instacart_lake.ml.baskets import RankedBaskets, rank_baskets
 
 CALIBRATION_BINS = 10
 PRECISION_RECALL_POINTS = 50
@@ -18,7 +18,7 @@ LARGEST_BASKET_SIZE = 10
 """True baskets of this size or more share one group."""
 
 
-def evaluation_curves(validation: pd.DataFrame) -> dict:
+def evaluation_curves(validation: pd.DataFrame, baskets: RankedBaskets | None = None) -> dict:
     """The curves of `validation` (columns order_id, product_id, label, probability; one row
     per candidate, as instacart_lake.ml.evaluation takes it):
 
@@ -27,12 +27,15 @@ def evaluation_curves(validation: pd.DataFrame) -> dict:
     - precision_recall: at most 50 points (recall, precision) of the curve, and the average
       precision;
     - f1_by_basket_size: per true basket size (0: the order has no reordered candidate, the
-      largest group is LARGEST_BASKET_SIZE or more), the orders and their mean F1."""
+      largest group is LARGEST_BASKET_SIZE or more), the orders and their mean F1.
+
+    `baskets`: instacart_lake.ml.evaluation.rank_validation(validation), when the caller
+    already has it."""
     labels = validation["label"].to_numpy(dtype=np.int64)
     probability = validation["probability"].to_numpy(dtype=np.float64)
     return {"calibration": _calibration(labels, probability),
             "precision_recall": _precision_recall(labels, probability),
-            "f1_by_basket_size": _f1_by_basket_size(validation)}
+            "f1_by_basket_size": _f1_by_basket_size(validation, baskets)}
 
 
 def _calibration(labels: np.ndarray, probability: np.ndarray) -> dict:
@@ -55,8 +58,9 @@ def _precision_recall(labels: np.ndarray, probability: np.ndarray) -> dict:
             "average_precision": float(average_precision_score(labels, probability))}
 
 
-def _f1_by_basket_size(validation: pd.DataFrame) -> dict:
-    baskets = rank_baskets(validation[["order_id", "product_id", "probability", "label"]])
+def _f1_by_basket_size(validation: pd.DataFrame, baskets: RankedBaskets | None) -> dict:
+    if baskets is None:
+        baskets = rank_baskets(validation[["order_id", "product_id", "probability", "label"]])
     order_index = baskets.order_index
     order_count = len(baskets.starts)
     is_true = baskets.ranked["label"].to_numpy() == 1
