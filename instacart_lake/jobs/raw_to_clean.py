@@ -203,7 +203,6 @@ def _run(spark: SparkSession, lake: Lake, run_id: str, rulesets_dir: Path) -> li
     finally:
         for run in runs:
             run.phase_seconds = clock.of(run.table.name)
-        for run in runs:
             if run.checked is not None:
                 run.checked.unpersist()
         if events is not None:
