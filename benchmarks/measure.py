@@ -10,6 +10,7 @@ is the memory the tree really holds).
 
 from __future__ import annotations
 
+import datetime as dt
 import resource
 import subprocess
 import time
@@ -63,16 +64,20 @@ def _summed(pids: set[int], file_name: str, field: str) -> int:
 
 
 def run_measured(command: list[str], **popen_options) -> dict:
-    """Run `command`; its wall time, the peak summed memory of its process tree, its exit code."""
+    """Run `command`; its wall time, the peak summed memory of its process tree (and when the
+    PSS peak was, in UTC), its exit code."""
     started = time.perf_counter()
     child = subprocess.Popen(command, **popen_options)
     peak = peak_pss = 0
+    peak_pss_at = None
     samples = 0
     while child.poll() is None:
         family = _descendants(child.pid)
         peak = max(peak, _resident_bytes(family))
         if samples % PSS_EVERY == 0:
-            peak_pss = max(peak_pss, _proportional_bytes(family))
+            pss = _proportional_bytes(family)
+            if pss > peak_pss:
+                peak_pss, peak_pss_at = pss, dt.datetime.now(dt.timezone.utc)
         samples += 1
         time.sleep(SAMPLE_SECONDS)
     wall = time.perf_counter() - started
@@ -80,4 +85,5 @@ def run_measured(command: list[str], **popen_options) -> dict:
     return {"wall_seconds": round(wall, 2), "peak_tree_rss_bytes": peak,
             "peak_tree_rss_gib": round(peak / 1024 ** 3, 2),
             "peak_tree_pss_bytes": peak_pss, "peak_tree_pss_gib": round(peak_pss / 1024 ** 3, 2),
+            "peak_tree_pss_at": peak_pss_at.isoformat(timespec="seconds") if peak_pss_at else None,
             "largest_process_rss_bytes": largest_child, "exit_code": child.returncode}

@@ -19,6 +19,7 @@ most 12 GiB peak). Writes benchmarks/results/ml_stage_<scale>.json.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import platform
@@ -65,6 +66,24 @@ def measure_training(lake_root: Path, hyperparameters: dict) -> dict:
     return {**measured, "metrics": metrics}
 
 
+def newest_model_card(lake_root: Path) -> dict:
+    """The card of the model version the run trained: the lake's newest model card."""
+    models = Path(uri_to_path(Lake.from_environment(root=lake_root, profile="local").locations.ml_models_uri))
+    cards = [json.loads(path.read_text()) for path in models.glob("*/output/model_card.json")]
+    return max(cards, key=lambda card: card["created_at"])
+
+
+def stage_at(stages: list[dict], moment: str | None) -> str | None:
+    """The stage that was running at `moment` (an ISO time), if any; at the second one stage ends
+    and the next starts, the next."""
+    if moment is None:
+        return None
+    at = dt.datetime.fromisoformat(moment)
+    return next((stage["stage"] for stage in reversed(stages) if stage.get("started_at") and stage.get("finished_at")
+                 and dt.datetime.fromisoformat(stage["started_at"]) <= at
+                 <= dt.datetime.fromisoformat(stage["finished_at"])), None)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="medium", choices=("tiny", "small", "medium", "full"))
@@ -91,13 +110,13 @@ def main(argv: list[str] | None = None) -> int:
     status = json.loads(subprocess.run([*lake, "status", "--json"], capture_output=True, text=True,
                                        check=True).stdout)
     stages = {stage["stage"]: stage for stage in status["stages"]}
-    train = stages["train"]
     evaluation = stages["gold_predictions"]["details"]["evaluation"]
-    training = measure_training(lake_root, train["details"]["hyperparameters"])
+    card = newest_model_card(lake_root)
+    training = measure_training(lake_root, card["hyperparameters"])
     record = {
         "scale": args.scale,
         "source": str(source),
-        "model_version": train["details"]["model_version"],
+        "model_version": card["model_version"],
         "evaluation": evaluation,
         "goals": {
             "expected_f1_at_least_0.97_of_oracle": evaluation["expected_f1_to_oracle"] is not None
@@ -108,10 +127,10 @@ def main(argv: list[str] | None = None) -> int:
                 "whole_run_peak_at_most_12_gib": pipeline["peak_tree_pss_bytes"] <= WHOLE_RUN_PEAK_BYTES}
                if not args.start else {}),
         },
-        "training_metrics": train["details"]["metrics"],
+        "training_metrics": card["metrics"],
         "stage_seconds": {name: stage["seconds"] for name, stage in stages.items()},
         "sets": stages["curated_to_ml"]["tables"],
-        "pipeline_run": pipeline,
+        "pipeline_run": {**pipeline, "peak_tree_pss_stage": stage_at(status["stages"], pipeline["peak_tree_pss_at"])},
         "training_alone": training,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "load_average_before": [round(load, 2) for load in load_before]},
