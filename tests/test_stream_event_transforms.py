@@ -15,6 +15,7 @@ from instacart_lake.transforms.order_events import (
     event_orders,
     event_texts,
     order_contents,
+    parse_events,
 )
 
 FILE = "file:///lake/raw/order_events/ingest_date=2017-05-01/events-1.gz"
@@ -70,7 +71,7 @@ def test_bad_events_are_quarantined_with_their_reasons_and_valid_ones_kept(spark
         json.dumps(event("first-order-days", 18, order_number=1)),
         json.dumps(event("first-test", 19, eval_set="test", lines=[], order_number=1, days_since_prior_order=None)),
     ]
-    checked = check_events(delivered(spark, *texts), products(spark, 1, 2), known=None)
+    checked = check_events(parse_events(delivered(spark, *texts)), products(spark, 1, 2), known=None)
 
     assert outcomes(checked) == [
         (1, "clean", []),
@@ -110,7 +111,7 @@ def test_repeated_events_are_exact_duplicates_and_conflicting_ones_quarantined(s
     ]
     order_ids = spark.createDataFrame([(20,), (21,), (30,), (31,), (40,)], "order_id int")
     known = order_contents(known_orders, [known_lines], order_ids)
-    checked = check_events(delivered(spark, *texts), products(spark, 1, 2), known)
+    checked = check_events(parse_events(delivered(spark, *texts)), products(spark, 1, 2), known)
 
     assert outcomes(checked) == [
         (1, "clean", []),
@@ -131,7 +132,7 @@ def test_clean_events_become_rows_of_orders_and_their_line_table(spark):
                               lines=[{"product_id": 2, "add_to_cart_order": 1, "reordered": 1}])),
              json.dumps(event("x", 52, eval_set="test", lines=[], days_since_prior_order=0)),
              "broken"]
-    checked = check_events(delivered(spark, *texts), products(spark, 1, 2), known=None)
+    checked = check_events(parse_events(delivered(spark, *texts)), products(spark, 1, 2), known=None)
     orders = SOURCE_TABLES["orders"]
 
     assertDataFrameEqual(event_orders(checked), spark.createDataFrame([

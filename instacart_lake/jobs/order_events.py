@@ -29,6 +29,7 @@ from instacart_lake.transforms.order_events import (
     event_lines,
     event_orders,
     order_contents,
+    parse_events,
     quarantined_events,
 )
 from instacart_lake.transforms.raw_to_clean import CLEAN, DROPPED, QUARANTINED, quarantine_rows
@@ -70,7 +71,11 @@ def pending_event_files(lake: Lake, ledger: Ledger) -> list[str]:
 def prepare_order_events(spark: SparkSession, lake: Lake, ledger: Ledger, products: DataFrame | None,
                          clean_tables: dict[str, DataFrame | None]) -> EventRun | None:
     """Check the pending event files against the run's clean `products` and would-be clean
-    tables (`clean_tables`, by name); None when no event file is pending."""
+    tables (`clean_tables`, by name); None when no event file is pending.
+
+    The parsed events are materialized once, so Python parses each line once and no later
+    join, filter or window runs with a Python worker below it: the thread that feeds a
+    Python worker crashed the JVM under such a plan in the test suite."""
     files = pending_event_files(lake, ledger)
     if not files:
         return None
@@ -85,7 +90,8 @@ def prepare_order_events(spark: SparkSession, lake: Lake, ledger: Ledger, produc
         line_tables = [clean for name, clean in clean_tables.items()
                        if clean is not None and SOURCE_TABLES[name].order_eval_set is not None]
         known = order_contents(orders, line_tables, order_ids)
-    checked = check_events(lines, products, known).persist(StorageLevel.MEMORY_AND_DISK)
+    events = parse_events(lines).localCheckpoint(eager=True)
+    checked = check_events(events, products, known).persist(StorageLevel.MEMORY_AND_DISK)
     counts = {row.disposition: row["count"] for row in checked.groupBy("disposition").count().collect()}
     return EventRun(files, checked, events=sum(counts.values()), clean_events=counts.get(CLEAN, 0),
                     quarantined_events=counts.get(QUARANTINED, 0), dropped_duplicates=counts.get(DROPPED, 0))

@@ -86,8 +86,10 @@ def event_texts(line: str | None) -> dict:
     return {"json_reasons": sorted(set(reasons)), **texts, LINES: line_texts}
 
 
-_event_texts = F.udf(event_texts, _TEXT_EVENT)
-"""event_texts on Spark (a row-at-a-time UDF: Arrow does not carry its array of structs back)."""
+_event_texts = F.udf(event_texts, _TEXT_EVENT).asNondeterministic()
+"""event_texts on Spark (a row-at-a-time UDF: Arrow does not carry its array of structs back),
+marked nondeterministic so that the optimizer evaluates it once per line, never copied into
+several expressions or stacked under filters."""
 
 
 def _line_struct(text: SparkColumn) -> SparkColumn:
@@ -219,10 +221,10 @@ def mark_event_duplicates(events: DataFrame, known: DataFrame | None) -> DataFra
     return checked.unionByName(invalid)
 
 
-def check_events(lines: DataFrame, products: DataFrame, known: DataFrame | None) -> DataFrame:
-    """Delivered lines to events with their `disposition` (clean, quarantined, dropped_duplicate),
-    `reasons`, and the line kept (`value`) on quarantined events only."""
-    events = product_reasons(parse_events(lines), products)
+def check_events(events: DataFrame, products: DataFrame, known: DataFrame | None) -> DataFrame:
+    """Parsed events (parse_events) with their `disposition` (clean, quarantined,
+    dropped_duplicate), `reasons`, and the line kept (`value`) on quarantined events only."""
+    events = product_reasons(events, products)
     return assign_disposition(mark_event_duplicates(events, known))
 
 
