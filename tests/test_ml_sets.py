@@ -16,10 +16,9 @@ from instacart_lake.transforms.ml_sets import (
     CANDIDATES_SCHEMA,
     build_candidates,
     feature_columns,
+    ml_set,
     select_inference_layout,
-    select_inference_set,
     select_training_layout,
-    split_train_validation,
 )
 
 EXPECTED_FEATURE_COLUMNS = [
@@ -111,36 +110,38 @@ def many_users(spark):
     return spark.createDataFrame(rows, "user_id int, product_id int, eval_set string")
 
 
-def user_ids(df) -> set[int]:
-    return {row.user_id for row in df.select("user_id").distinct().collect()}
+def users_by_set(candidates, validation_share=0.2, seed=5) -> dict[str, set[int]]:
+    rows = candidates.select("user_id", ml_set(validation_share, seed).alias("ml_set")).distinct().collect()
+    users: dict[str, set[int]] = {}
+    for row in rows:
+        users.setdefault(row.ml_set, set()).add(row.user_id)
+    return users
 
 
-def test_split_keeps_each_user_in_one_set(many_users):
-    training, validation = split_train_validation(many_users, validation_share=0.2, seed=5)
-    training_users, validation_users = user_ids(training), user_ids(validation)
-    assert training_users.isdisjoint(validation_users)
-    assert training_users | validation_users == set(range(1, 2001))
-    assert training.count() + validation.count() == 3 * 2000
-    assert 0.17 < len(validation_users) / 2000 < 0.23
+def test_split_keeps_each_user_in_one_set_and_test_users_for_inference(many_users):
+    users = users_by_set(many_users)
+    assert set(users) == {"train", "validation", "inference"}
+    assert users["train"].isdisjoint(users["validation"])
+    assert users["train"] | users["validation"] == set(range(1, 2001))
+    assert users["inference"] == set(range(2001, 3001))
+    assert 0.17 < len(users["validation"]) / 2000 < 0.23
 
 
 def test_split_ignores_partitioning_and_row_order(many_users):
-    _, validation = split_train_validation(many_users, validation_share=0.2, seed=5)
     shuffled = many_users.repartition(7).orderBy(F.col("user_id").desc())
-    _, validation_shuffled = split_train_validation(shuffled, validation_share=0.2, seed=5)
-    _, validation_other_seed = split_train_validation(many_users, validation_share=0.2, seed=6)
-    assert user_ids(validation_shuffled) == user_ids(validation)
-    assert user_ids(validation_other_seed) != user_ids(validation)
+    validation = users_by_set(many_users)["validation"]
+    assert users_by_set(shuffled)["validation"] == validation
+    assert users_by_set(many_users, seed=6)["validation"] != validation
 
 
 @pytest.mark.parametrize("share", [0.0, 1.0, -0.1, 1.5])
-def test_split_refuses_a_share_outside_zero_one(many_users, share):
+def test_split_refuses_a_share_outside_zero_one(share):
     with pytest.raises(ValueError, match="validation_share"):
-        split_train_validation(many_users, validation_share=share)
+        ml_set(validation_share=share)
 
 
 def test_inference_set_is_the_test_users(sample_candidates):
-    assert user_ids(select_inference_set(sample_candidates)) == {2}
+    assert users_by_set(sample_candidates)["inference"] == {2}
 
 
 def test_training_csv_is_label_then_features_with_nan_for_missing(sample_candidates, tmp_path):
@@ -162,7 +163,7 @@ def test_training_csv_is_label_then_features_with_nan_for_missing(sample_candida
 
 
 def test_inference_layout_is_keys_then_features(sample_candidates):
-    layout = select_inference_layout(select_inference_set(sample_candidates))
+    layout = select_inference_layout(sample_candidates.where(ml_set() == "inference"))
     assert layout.columns == ["order_id", "product_id", *EXPECTED_FEATURE_COLUMNS]
     assertDataFrameEqual(layout.select("order_id", "product_id", "up_orders", "aisle_id"), [
         Row(order_id=24, product_id=101, up_orders=2.0, aisle_id=24.0),

@@ -75,22 +75,22 @@ def prepare_order_events(spark: SparkSession, lake: Lake, ledger: Ledger, produc
 
     The parsed events are materialized once, so Python parses each line once and no later
     join, filter or window runs with a Python worker below it: the thread that feeds a
-    Python worker crashed the JVM under such a plan in the test suite."""
+    Python worker crashed the JVM under such a plan in the test suite. The events' order ids
+    pick the clean orders that an event could repeat."""
     files = pending_event_files(lake, ledger)
     if not files:
         return None
     if products is None:
         raise LakeError("order events: no clean products table to check their products against; "
                         "ingest products.csv first")
-    lines = read_raw_lines(spark, files, has_header=False)
+    events = parse_events(read_raw_lines(spark, files, has_header=False)).localCheckpoint(eager=True)
     orders = clean_tables.get(ORDER_EVENT.order_table)
     known = None
     if orders is not None:
-        order_ids = lines.select(F.get_json_object("value", "$.order_id").cast("int").alias("order_id")).distinct()
+        order_ids = events.select("order_id").where(F.col("order_id").isNotNull()).distinct()
         line_tables = [clean for name, clean in clean_tables.items()
                        if clean is not None and SOURCE_TABLES[name].order_eval_set is not None]
         known = order_contents(orders, line_tables, order_ids)
-    events = parse_events(lines).localCheckpoint(eager=True)
     checked = check_events(events, products, known).persist(StorageLevel.MEMORY_AND_DISK)
     counts = {row.disposition: row["count"] for row in checked.groupBy("disposition").count().collect()}
     return EventRun(files, checked, events=sum(counts.values()), clean_events=counts.get(CLEAN, 0),

@@ -113,25 +113,15 @@ def validation_bucket(user_id: Column, seed: int) -> Column:
     return F.pmod(user_hash, F.lit(_HASH_BUCKETS)) / _HASH_BUCKETS
 
 
-def split_train_validation(
-    candidates: DataFrame,
-    validation_share: float = 0.2,
-    seed: int = DEFAULT_SPLIT_SEED,
-) -> tuple[DataFrame, DataFrame]:
-    """(training, validation): the train users' candidates, split by user so that about
-    `validation_share` of the users (with all their rows) are in validation."""
+def ml_set(validation_share: float = 0.2, seed: int = DEFAULT_SPLIT_SEED) -> Column:
+    """The set of a candidate: "inference" for a test user's; for a train user's, "validation"
+    for about `validation_share` of the train users (with all their rows), "train" for the
+    others."""
     if not 0.0 < validation_share < 1.0:
         raise ValueError(f"validation_share must be between 0 and 1 (exclusive), got {validation_share}")
-    is_train_user = F.col("eval_set") == "train"
     is_validation = validation_bucket(F.col("user_id"), seed) < validation_share
-    train_user_rows = candidates.where(is_train_user)
-    return train_user_rows.where(~is_validation), train_user_rows.where(is_validation)
-
-
-def select_inference_set(candidates: DataFrame) -> DataFrame:
-    """The test users' candidates: the rows to score."""
-    is_test_user = F.col("eval_set") == "test"
-    return candidates.where(is_test_user)
+    return (F.when(F.col("eval_set") == "test", F.lit("inference"))
+            .when(F.col("eval_set") == "train", F.when(is_validation, F.lit("validation")).otherwise(F.lit("train"))))
 
 
 def _feature_as_double(name: str) -> Column:
