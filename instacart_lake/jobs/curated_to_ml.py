@@ -22,6 +22,7 @@ from instacart_lake.delta import DeltaTableIO
 from instacart_lake.registration import register_delta_table
 from instacart_lake.transforms.features import FEATURE_SCHEMAS
 from instacart_lake.transforms.ml_sets import (
+    ML_SETS,
     build_candidates,
     ml_set,
     select_inference_layout,
@@ -31,7 +32,6 @@ from instacart_lake.transforms.ml_sets import (
 JOB_NAME = "curated_to_ml"
 CANDIDATES_TABLE = "ml_candidates"
 SET_COLUMN = "ml_set"
-SETS = ("train", "validation", "inference")
 
 
 def run_curated_to_ml(spark: SparkSession, lake: Lake, run_id: str) -> dict[str, dict]:
@@ -56,7 +56,7 @@ def run_curated_to_ml(spark: SparkSession, lake: Lake, run_id: str) -> dict[str,
                          "one row per candidate (user and product of the user's prior orders) "
                          "with its features, label and set", partition_keys=(SET_COLUMN,))
     written = table_io.read(uri, version)
-    counts = _write_channels({name: written.where(F.col(SET_COLUMN) == name) for name in SETS}, lake)
+    counts = _write_channels({name: written.where(F.col(SET_COLUMN) == name) for name in ML_SETS}, lake)
     return {
         "sets": {name: {"rows_written": rows} for name, rows in counts.items()},
         "read_versions": read_versions,

@@ -25,6 +25,7 @@ from instacart_lake.jobs.publish_predictions import read_scores
 from instacart_lake.ml.evaluation import Evaluation, evaluate_validation, rank_validation
 from instacart_lake.ml.evaluation_curves import evaluation_curves
 from instacart_lake.transforms.baselines import last_prior_order_reorders
+from instacart_lake.transforms.ml_sets import VALIDATION
 
 
 def read_ground_truth(path: Path, order_ids: np.ndarray) -> pd.DataFrame:
@@ -50,7 +51,7 @@ def evaluate_model_version(spark: SparkSession, lake: Lake, model_version: str, 
     table_io = DeltaTableIO(spark)
     locations = lake.locations
     labels = (table_io.read(locations.table_uri("ml", CANDIDATES_TABLE))
-              .where(F.col(SET_COLUMN) == "validation")
+              .where(F.col(SET_COLUMN) == VALIDATION)
               .select("order_id", "product_id", "label"))
     scores = read_scores(spark, validation_scores_uri, model_version)
     try:

@@ -47,6 +47,7 @@ from instacart_lake.transforms.gold import (
     next_baskets,
     reorder_scores,
 )
+from instacart_lake.transforms.ml_sets import INFERENCE
 
 JOB_NAME = "publish_predictions"
 BETWEEN_TABLES = "gold.between_tables"
@@ -76,7 +77,7 @@ def run_publish_predictions(spark: SparkSession, lake: Lake, run_id: str, model_
     locations = lake.locations
     orders = table_io.read(locations.table_uri("clean", "orders"))
     inference_candidates = (table_io.read(locations.table_uri("ml", CANDIDATES_TABLE))
-                            .where(F.col(SET_COLUMN) == "inference"))
+                            .where(F.col(SET_COLUMN) == INFERENCE))
     scores = read_scores(spark, scores_uri, model_version)
     scored_at = dt.datetime.now(dt.timezone.utc).replace(microsecond=0, tzinfo=None)
     partitions = int(spark.conf.get("spark.sql.shuffle.partitions"))

@@ -27,6 +27,9 @@ from pyspark.sql import types as T
 from instacart_lake.transforms.features import FEATURE_KEYS, FEATURE_SCHEMAS, select_schema
 
 DEFAULT_SPLIT_SEED = 2017
+TRAIN, VALIDATION, INFERENCE = "train", "validation", "inference"
+ML_SETS = (TRAIN, VALIDATION, INFERENCE)
+"""The sets a candidate can be in (`ml_set`)."""
 _HASH_BUCKETS = 1_000_000
 
 _CONTEXT_FEATURES = (
@@ -120,8 +123,8 @@ def ml_set(validation_share: float = 0.2, seed: int = DEFAULT_SPLIT_SEED) -> Col
     if not 0.0 < validation_share < 1.0:
         raise ValueError(f"validation_share must be between 0 and 1 (exclusive), got {validation_share}")
     is_validation = validation_bucket(F.col("user_id"), seed) < validation_share
-    return (F.when(F.col("eval_set") == "test", F.lit("inference"))
-            .when(F.col("eval_set") == "train", F.when(is_validation, F.lit("validation")).otherwise(F.lit("train"))))
+    return (F.when(F.col("eval_set") == "test", F.lit(INFERENCE))
+            .when(F.col("eval_set") == "train", F.when(is_validation, F.lit(VALIDATION)).otherwise(F.lit(TRAIN))))
 
 
 def _feature_as_double(name: str) -> Column:
