@@ -57,7 +57,7 @@ def _config_file() -> dict:
 
 def spark_settings(section: str) -> dict[str, str]:
     """A `[spark.<section>]` table of lake.toml: Spark settings that Glue sets too (`delta`,
-    `delta_on_s3`)."""
+    `delta_on_s3`), and those every job sets on its session (`jobs`)."""
     return dict(_config_file()["spark"][section])
 
 

@@ -58,8 +58,9 @@ def build_local_spark(
 
     The jars of versions.toml (Delta, Deequ, s3a) go on spark.jars from the folder `make setup`
     filled, so the session starts offline; Delta is enabled as Glue enables it (lake.toml's
-    `[spark.delta]`). All cores, one JVM, AQE on, few shuffle partitions (Delta's snapshot
-    state and file listings too), no UI, quiet logs, UTC. Returns the active session if one exists.
+    `[spark.delta]`), with the settings every job sets on Glue too (`[spark.jobs]`). All cores,
+    one JVM, AQE on, few shuffle partitions (Delta's snapshot state and file listings too), no
+    UI, quiet logs, UTC. Returns the active session if one exists.
     """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -87,7 +88,7 @@ def build_local_spark(
         # Delta's VACUUM lists a table in this many tasks (10,000 by default: a minute here)
         .config("spark.sql.sources.parallelPartitionDiscovery.parallelism", str(shuffle_partitions))
     )
-    for key, value in {**spark_settings("delta"), **(extra_conf or {})}.items():
+    for key, value in {**spark_settings("delta"), **spark_settings("jobs"), **(extra_conf or {})}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
@@ -105,7 +106,10 @@ def get_runtime(job_name: str, arguments: dict[str, str], config: LakeConfig) ->
         glue_context = GlueContext(SparkContext.getOrCreate())
         job = Job(glue_context)
         job.init(job_name, arguments)
-        return Runtime(glue_context.spark_session, glue_context, job)
+        spark = glue_context.spark_session
+        for key, value in spark_settings("jobs").items():
+            spark.conf.set(key, value)
+        return Runtime(spark, glue_context, job)
     return Runtime(local_spark(config, job_name))
 
 
