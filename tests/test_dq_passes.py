@@ -1,10 +1,13 @@
 """The evaluator computes all simple rules in one aggregation: the number of Spark jobs does
-not grow with the number of rules, and uniqueness rules share one grouping pass per column set.
-Jobs are counted with a job group around `evaluate` and Spark's status tracker."""
+not grow with the number of rules, uniqueness rules share one grouping pass per column set,
+and ReferentialIntegrity against few keys adds no pass over the data. Jobs are counted with a
+job group around `evaluate` and Spark's status tracker; passes over the data with an
+accumulator that a filter on it adds to."""
 
 import uuid
 
 import pytest
+from pyspark.sql import functions as F
 
 from instacart_lake.dq import evaluate, parse_ruleset
 
@@ -85,3 +88,28 @@ def test_uniqueness_rules_share_one_grouping_pass_per_column_set(spark, data):
     two_sets = jobs_of(spark, data, ["RowCount > 0", 'IsUnique "quantity"', 'IsUnique "label" "amount"'])
     assert same_set == one_set
     assert two_sets > one_set
+
+
+def test_referential_integrity_against_few_keys_is_measured_in_the_aggregate_pass(spark, data):
+    scans = spark.sparkContext.accumulator(0)
+
+    def scanned(_):
+        scans.add(1)
+        return True
+
+    # nondeterministic: the optimizer may not copy the filter to the reference side of a join
+    counted = data.where(F.udf(scanned, "boolean").asNondeterministic()("quantity"))
+
+    references = {
+        "tens": spark.createDataFrame([(i,) for i in range(10)], "quantity int"),
+        "labels": spark.createDataFrame([("a",), ("b",), ("b",)], "label string"),
+    }
+    ruleset = parse_ruleset(
+        'Rules = [\n RowCount > 0,\n ReferentialIntegrity "quantity" "tens.quantity" between 0.3 and 0.4,\n'
+        ' ReferentialIntegrity "label" "labels.label" = 1.0,\n Mean "amount" > 0\n]', "passes.dqdl")
+    result = evaluate(ruleset, counted, references)
+    metrics = [rule.evaluated_metrics for rule in result]
+    assert metrics[1] == {"Column.tens.ReferentialIntegrity": pytest.approx(10 / 30)}
+    assert metrics[2] == {"Column.labels.ReferentialIntegrity": pytest.approx(20 / 30)}
+    assert [rule.passed for rule in result] == [True, True, False, True]
+    assert scans.value == data.count()

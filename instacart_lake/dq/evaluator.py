@@ -7,7 +7,9 @@ Every rule first states what it needs to measure; the needs are then computed to
   rules go into ONE `df.agg(...)`;
 - uniqueness-type rules (IsUnique, Uniqueness, IsPrimaryKey) share one grouping pass per set
   of columns, whatever their `where` clauses;
-- ReferentialIntegrity needs one left join per (columns, reference) pair;
+- ReferentialIntegrity needs one left join per (columns, reference) pair: a broadcast lookup
+  inside that same aggregate pass when the reference has few enough keys, a pass of its own
+  otherwise;
 - CustomSql runs its statement with the data registered as the temporary view `primary` (and
   each reference DataFrame under its name).
 A rule that cannot run (unknown column, wrong column type) fails without a Spark job; an
@@ -132,15 +134,25 @@ class _Needs:
         return key
 
     def measure(self, frame: _Frame) -> _Measurements:
+        """One aggregate pass, which also looks up the keys of every ReferentialIntegrity whose
+        reference keys are few enough to broadcast; one grouping pass per uniqueness column set;
+        one join pass per other ReferentialIntegrity."""
+        lookups = {key: _reference_keys(frame, key, f"__ref_{i}") for i, key in enumerate(sorted(self._referential))}
+        looked_up = {key: lookup for key, lookup in lookups.items() if lookup.broadcast}
+        data = frame.df
+        for key, lookup in looked_up.items():
+            data = lookup.joined_to(data, key[0])
+        measures = {**self._aggregates, **{key: F.count(lookup.hit) for key, lookup in looked_up.items()}}
         aggregates: dict[tuple, object] = {}
-        if self._aggregates:
-            keys = list(self._aggregates)
-            row = frame.df.agg(*(self._aggregates[key].alias(f"m{i}") for i, key in enumerate(keys))).collect()[0]
-            aggregates = {key: row[i] for i, key in enumerate(keys)}
+        if measures:
+            row = data.agg(*(measure.alias(f"m{i}") for i, measure in enumerate(measures.values()))).collect()[0]
+            aggregates = dict(zip(measures, row))
         uniqueness: dict[tuple, float | None] = {}
-        for columns, wheres in self._uniqueness.items():
-            uniqueness.update(_measure_uniqueness(frame.df, columns, sorted(wheres, key=lambda w: (w is not None, w))))
-        referential = {key: _measure_referential(frame, key) for key in self._referential}
+        for key_columns, wheres in self._uniqueness.items():
+            ordered = sorted(wheres, key=lambda w: (w is not None, w))
+            uniqueness.update(_measure_uniqueness(frame.df, key_columns, ordered))
+        referential = {key: (aggregates.pop(key) if key in looked_up else lookup.count_matches(frame.df, key[0]))
+                       for key, lookup in lookups.items()}
         return _Measurements(aggregates, uniqueness, referential)
 
 
@@ -170,27 +182,40 @@ BROADCAST_REFERENCE_KEYS = 5_000_000
 primary rows to meet them: a lookup table of products or orders, not a fact table."""
 
 
-def _measure_referential(frame: _Frame, key: tuple) -> int:
-    """How many rows of the primary data have their key among the reference keys. The distinct
-    reference keys are computed once and counted; up to BROADCAST_REFERENCE_KEYS of them are
-    broadcast, so the primary rows are looked up where they are, never shuffled."""
-    primary, alias, reference = key
-    reference_keys = (
+@dataclass
+class _ReferenceKeys:
+    """The distinct keys of one ReferentialIntegrity's reference, computed once, and what a
+    lookup of the primary rows' keys among them adds: `hit`, true where a key was found."""
+
+    keys: DataFrame
+    hit: str
+    broadcast: bool
+
+    def joined_to(self, primary: DataFrame, columns: tuple[str, ...]) -> DataFrame:
+        """The primary rows, each with `hit` (at most one match: the keys are distinct)."""
+        keys = F.broadcast(self.keys) if self.broadcast else self.keys
+        matches = reduce(Column.__and__, [column(name) == keys[f"{self.hit}_{i}"] for i, name in enumerate(columns)])
+        return primary.join(keys, matches, how="left")
+
+    def count_matches(self, primary: DataFrame, columns: tuple[str, ...]) -> int:
+        """How many primary rows have their key among the reference keys (a pass of its own)."""
+        keys = primary.select(*(column(name).alias(name) for name in columns))
+        return self.joined_to(keys, columns).agg(F.count(self.hit)).collect()[0][0]
+
+
+def _reference_keys(frame: _Frame, key: tuple, hit: str) -> _ReferenceKeys:
+    """The distinct reference keys of a ReferentialIntegrity, and whether they are few enough
+    (BROADCAST_REFERENCE_KEYS) to be sent to every task, so that the primary rows are looked up
+    where they are, never shuffled, and in the aggregate pass."""
+    _, alias, reference = key
+    keys = (
         frame.references[alias]
-        .select(*(column(name).alias(f"__ref_{i}") for i, name in enumerate(reference)))
+        .select(*(column(name).alias(f"{hit}_{i}") for i, name in enumerate(reference)))
         .distinct()
-        .withColumn("__ref_hit", F.lit(True))
+        .withColumn(hit, F.lit(True))
         .localCheckpoint(eager=True)
     )
-    if reference_keys.count() <= BROADCAST_REFERENCE_KEYS:
-        reference_keys = F.broadcast(reference_keys)
-    primary_keys = frame.df.select(*(column(name).alias(f"__key_{i}") for i, name in enumerate(primary)))
-    matches = reduce(
-        Column.__and__,
-        [primary_keys[f"__key_{i}"] == reference_keys[f"__ref_{i}"] for i in range(len(primary))],
-    )
-    joined = primary_keys.join(reference_keys, matches, how="left")
-    return joined.agg(F.count("__ref_hit")).collect()[0][0]
+    return _ReferenceKeys(keys, hit, keys.count() <= BROADCAST_REFERENCE_KEYS)
 
 
 @contextmanager
