@@ -55,8 +55,10 @@ from instacart_lake.runs import utc_now
 from instacart_lake.schemas import SOURCE_TABLES, SourceTable
 from instacart_lake.transforms.order_contract import last_order_reasons
 from instacart_lake.transforms.raw_to_clean import (
+    BROADCAST_KEYS,
     CLEAN,
     DROPPED,
+    LINE_COLUMNS,
     QUARANTINED,
     assign_disposition,
     clean_rows,
@@ -64,10 +66,11 @@ from instacart_lake.transforms.raw_to_clean import (
     mark_duplicates,
     parse_lines,
     quarantine_rows,
+    without_raw_lines_of_valid_rows,
 )
 
 JOB_NAME = "raw_to_clean"
-QUARANTINE_KEY = ["source_file", "line_number"]
+QUARANTINE_KEY = list(LINE_COLUMNS)
 
 
 def _referenced_columns() -> dict[str, tuple[str, ...]]:
@@ -244,7 +247,8 @@ def _prepare(spark, run: TableRun, versions: dict[str, int], referenced: dict[st
     the outcome, and every pass over it (counts, gate, commits), is a projection of them
     (with a broadcast join to the few repeated keys, when there are any)."""
     table = run.table
-    parsed = parse_lines(read_csv_records(spark, run.files), table)
+    records = read_csv_records(spark, run.files)
+    parsed = parse_lines(records, table)
     parents = {fk.table for fk in table.foreign_keys}
     missing = sorted(name for name in parents if name not in referenced)
     if missing:
@@ -257,12 +261,14 @@ def _prepare(spark, run: TableRun, versions: dict[str, int], referenced: dict[st
     if parsed.isEmpty():
         _prepare_no_records(run, assign_disposition(mark_duplicates(checked, table, versions)), existing)
         return
-    run.checked = checked.persist(StorageLevel.MEMORY_AND_DISK)
+    run.checked = without_raw_lines_of_valid_rows(checked).persist(StorageLevel.MEMORY_AND_DISK)
     marked = mark_duplicates(run.checked, table, versions)
     if table.name == "orders":
         marked = last_order_reasons(marked, existing)
     run.outcome = assign_disposition(marked)
-    counts, run.quarantine_reasons = _disposition_counts(run.outcome)
+    counts, run.quarantine_reasons, lines_to_read = _disposition_counts(run.outcome)
+    if lines_to_read:
+        run.outcome = _with_raw_lines_read_again(run.outcome, records, lines_to_read)
     run.clean_rows = counts.get(CLEAN, 0)
     run.quarantined_lines = counts.get(QUARANTINED, 0)
     run.dropped_duplicates = counts.get(DROPPED, 0)
@@ -277,19 +283,37 @@ def _prepare(spark, run: TableRun, versions: dict[str, int], referenced: dict[st
     )
 
 
-def _disposition_counts(outcome: DataFrame) -> tuple[dict[str, int], dict[str, int]]:
-    """Records per disposition, and quarantined records per reason (a record with two reasons
-    counts under both), in one pass: each quarantined record is exploded into its reasons, and
-    only its first counts as the record."""
-    reasons = F.posexplode_outer(F.when(F.col("disposition") == QUARANTINED, F.col("reasons")))
+def _disposition_counts(outcome: DataFrame) -> tuple[dict[str, int], dict[str, int], int]:
+    """Records per disposition, quarantined records per reason (a record with two reasons
+    counts under both), and quarantined records whose raw line was not kept, in one pass:
+    each quarantined record is exploded into its reasons, and only its first counts as the
+    record."""
+    is_quarantined = F.col("disposition") == QUARANTINED
+    reasons = F.posexplode_outer(F.when(is_quarantined, F.col("reasons")))
     first = F.col("position").isNull() | (F.col("position") == 0)
-    rows = (outcome.select("disposition", reasons.alias("position", "reason"))
+    no_line = first & is_quarantined & F.col("value").isNull()
+    rows = (outcome.select("disposition", "value", reasons.alias("position", "reason"))
             .groupBy("disposition", "reason")
-            .agg(F.count(F.when(first, 1)).alias("records"), F.count(F.lit(1)).alias("reasons")).collect())
+            .agg(F.count(F.when(first, 1)).alias("records"), F.count(F.lit(1)).alias("reasons"),
+                 F.count(F.when(no_line, 1)).alias("without_line")).collect())
     records: dict[str, int] = {}
     for row in rows:
         records[row.disposition] = records.get(row.disposition, 0) + row.records
-    return records, {row.reason: row.reasons for row in rows if row.reason is not None}
+    return (records, {row.reason: row.reasons for row in rows if row.reason is not None},
+            sum(row.without_line for row in rows))
+
+
+def _with_raw_lines_read_again(outcome: DataFrame, records: DataFrame, count: int) -> DataFrame:
+    """The outcome with the raw lines of the `count` quarantined records that had none (see
+    without_raw_lines_of_valid_rows), read again from their files and joined by line."""
+    wanted = (outcome.where((F.col("disposition") == QUARANTINED) & F.col("value").isNull())
+              .select(*LINE_COLUMNS).localCheckpoint(eager=True))
+    few = count <= BROADCAST_KEYS
+    read = (records.join(F.broadcast(wanted) if few else wanted, on=list(LINE_COLUMNS), how="inner")
+            .select(*LINE_COLUMNS, F.col("value").alias("_read_again")).localCheckpoint(eager=True))
+    return (outcome.join(F.broadcast(read) if few else read, on=list(LINE_COLUMNS), how="left")
+            .withColumn("value", F.coalesce(F.col("value"), F.col("_read_again")))
+            .select(*outcome.columns))
 
 
 def _prepare_no_records(run: TableRun, outcome: DataFrame, existing: DataFrame | None) -> None:
