@@ -19,6 +19,7 @@ from instacart_lake.transforms.raw_to_clean import (
     parse_integer,
     parse_lines,
     quarantine_rows,
+    without_raw_lines_of_valid_rows,
 )
 
 ORDERS = SOURCE_TABLES["orders"]
@@ -191,6 +192,23 @@ def test_fields_padded_with_tabs_and_other_ascii_whitespace_parse(spark):
     assert [tuple(r) for r in clean_rows(parsed, ORDERS).orderBy("order_id").collect()] == [
         (2, 1, "prior", 2, 3, 7, 15), (2539329, 1, "prior", 1, 2, 8, None)]
     assert set(map(tuple, reasons_by_line(parsed).values())) == {()}
+
+
+@pytest.mark.parametrize("space", [" ", "\t", "\r", "\f", "\v"])
+def test_a_record_padded_by_one_kind_of_whitespace_alone_is_trimmed(spark, space):
+    parsed = parse_lines(lines(spark, f"7,1,prior,2,3,{space}08,15"), ORDERS)
+
+    assert [tuple(r) for r in clean_rows(parsed, ORDERS).collect()] == [(7, 1, "prior", 2, 3, 8, 15)]
+    assert list(reasons_by_line(parsed).values()) == [[]]
+
+
+def test_the_raw_line_is_kept_only_on_rows_with_reasons(spark):
+    rows = spark.createDataFrame([(2, "1,2,3,0", []), (3, "1,x,3,0", ["unparsable_number:product_id"])],
+                                 "line_number long, value string, reasons array<string>")
+
+    assertDataFrameEqual(without_raw_lines_of_valid_rows(rows), spark.createDataFrame(
+        [(2, None, []), (3, "1,x,3,0", ["unparsable_number:product_id"])],
+        "line_number long, value string, reasons array<string>"))
 
 
 def test_a_record_with_a_quoted_line_end_is_one_row_and_its_bytes_are_kept(spark):

@@ -117,7 +117,8 @@ class TableRun:
     quality: RulesetResult | None = None
     clean_version: int | None = None
     outcome: DataFrame | None = None
-    """Every record with its disposition: a projection of `checked`, which is cached."""
+    """Every record with its disposition: a projection of `checked`, which is cached, and
+    the raw line of each quarantined record (read again for those `checked` has none of)."""
     checked: DataFrame | None = None
     would_be_clean: DataFrame | None = None
     event_rows: DataFrame | None = None
@@ -245,7 +246,8 @@ def _prepare(spark, run: TableRun, versions: dict[str, int], referenced: dict[st
     """Parse and check the pending files of one table; count the dispositions, and set the
     would-be clean table and this run's rejected keys. The checked records are cached once:
     the outcome, and every pass over it (counts, gate, commits), is a projection of them
-    (with a broadcast join to the few repeated keys, when there are any)."""
+    (with a broadcast join to the few repeated keys, when there are any, and one to the raw
+    lines read again of the records they send to the quarantine)."""
     table = run.table
     records = read_csv_records(spark, run.files)
     parsed = parse_lines(records, table)
