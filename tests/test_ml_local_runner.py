@@ -77,7 +77,7 @@ def test_stage_trains_records_the_card_and_scores_both_sets_then_rescoring_is_id
     assert card.metrics["validation_auc"] > 0.95
     assert (card.metrics["train_rows"], card.metrics["validation_rows"]) == (400, 200)
     assert (card.hyperparameters["num_round"], card.hyperparameters["max_depth"],
-            card.hyperparameters["eta"]) == (30, 3, 0.1)
+            card.hyperparameters["eta"]) == (30, 3, 0.2)
 
     version_folder = ml_zone(lake) / "scores" / "model_version=reorder-20250301-120000-local1"
     assert {name: Path(uri_to_path(uri)) for name, uri in result.score_uris.items()} == {
