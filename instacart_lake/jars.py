@@ -3,8 +3,8 @@ versions.toml's [maven] section.
 
 `python -m instacart_lake.jars` (run by `make setup`) fetches them with Maven into `.jars/` at
 the repository root (or LAKE_JARS_DIR), once: a folder that already holds every jar of the
-manifest is left alone. Local Spark sessions then start offline with `spark_jars()` on
-`spark.jars`. Glue brings its own jars and never calls this.
+manifest is left alone. Local Spark sessions then start offline with `spark_jars()` on the
+JVM's class path. Glue brings its own jars and never calls this.
 """
 
 from __future__ import annotations

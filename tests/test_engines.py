@@ -36,8 +36,10 @@ def test_the_maven_project_asks_for_each_artifact_of_the_manifest():
 
 
 def test_the_session_has_every_jar_and_delta_as_glue_enables_it(spark):
-    jars = spark.conf.get("spark.jars").split(",")
-    assert [Path(jar) for jar in jars] == spark_jars()
+    for side in ("driver", "executor"):
+        jars = spark.conf.get(f"spark.{side}.extraClassPath").split(os.pathsep)
+        assert [Path(jar) for jar in jars] == spark_jars()
+    assert spark.conf.get("spark.jars", "") == ""
     for key, value in {**spark_settings("delta"), **spark_settings("jobs")}.items():
         assert spark.conf.get(key) == value
     jvm = spark.sparkContext._jvm
