@@ -17,10 +17,19 @@ import pytest
 from rich.console import Console
 
 from instacart_lake.commands.run import chosen_source
-from instacart_lake.failures import EX_CONFIG, EX_INTERRUPTED, EX_IOERR, EX_NOPERM, EX_TERMINATED, EX_UNAVAILABLE
+from instacart_lake.failures import (
+    EX_CONFIG,
+    EX_INTERRUPTED,
+    EX_IOERR,
+    EX_NOPERM,
+    EX_TERMINATED,
+    EX_UNAVAILABLE,
+    Terminated,
+    terminate_as_interrupt,
+)
 from instacart_lake.generate import generate_dataset, scale_named
 from instacart_lake.locations import uri_to_path
-from instacart_lake.orchestration.job_execution import script_error
+from instacart_lake.orchestration.job_execution import run_job_process, script_error
 from instacart_lake.runs import RunRecord, load_latest_run, mark_dead_run_interrupted, save_run
 
 LAKE = str(Path(sys.executable).with_name("lake"))
@@ -233,6 +242,39 @@ def test_ctrl_c_or_sigterm_stops_the_run_and_its_jobs_in_one_line(tmp_path, tiny
     status = status_of(root)
     assert (status["outcome"], status["error"]) == ("interrupted", error)
     assert [(stage["stage"], stage["outcome"]) for stage in status["stages"]][-1] == ("raw_to_clean", "stopped")
+
+
+def processes_with_argument(argument: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if argument.encode() in (entry / "cmdline").read_bytes().split(b"\0"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+@pytest.mark.parametrize(("stop", "raised"), [(signal.SIGINT, KeyboardInterrupt), (signal.SIGTERM, Terminated)])
+def test_a_stop_signal_that_comes_while_a_job_process_forks_still_stops_the_job(tmp_path, stop, raised):
+    """The signal is sent from an at-fork hook, the moment a signal can land in: raised there,
+    Python would ignore it (it did, for SIGTERM, in CI: the run went on to the next stage)."""
+    marker = f"job-of-{tmp_path.name}"
+    armed = [True]
+
+    def signal_once():
+        if armed:
+            armed.clear()
+            os.kill(os.getpid(), stop)
+
+    os.register_at_fork(before=signal_once)
+    started = time.monotonic()
+    with terminate_as_interrupt(), pytest.raises(raised):
+        run_job_process([sys.executable, "-c", "import time; time.sleep(60)", marker])
+
+    assert time.monotonic() - started < 30
+    assert processes_with_argument(marker) == []
 
 
 def wait_for_no_job_processes(root: Path) -> list[int]:

@@ -80,25 +80,31 @@ def _die_with_parent(parent: int, prctl: Callable[[int, int], int]) -> Callable[
     return arrange
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""Ctrl-C and SIGTERM: what stops `lake run` (instacart_lake.failures.terminate_as_interrupt)."""
+
+
 def run_job_process(command: list[str]) -> subprocess.CompletedProcess:
     """Run a job's script to its end in a process group of its own, its output captured. The
     terminal's Ctrl-C reaches only `lake run`, which then kills the group (the job's Spark JVM
-    with it), so that no job outlives the run and none prints on the terminal. A Ctrl-C that
-    comes while the process is being started waits until it has started, to be killed too."""
+    with it), so that no job outlives the run and none prints on the terminal.
+
+    A Ctrl-C or SIGTERM that comes while the process is being started is held until it has
+    started, and then delivered, so that the job is killed too: raised during the fork, it
+    would run in an at-fork hook (logging has one), where Python ignores exceptions, and the
+    run would go on."""
     prctl = ctypes.CDLL(None, use_errno=True).prctl if sys.platform == "linux" else None
-    interrupts: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupts.append(signum))
+    held: list[int] = []
+    handlers = {signum: signal.signal(signum, lambda signum, frame: held.append(signum)) for signum in STOP_SIGNALS}
     try:
         process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                    start_new_session=True,
                                    preexec_fn=_die_with_parent(os.getpid(), prctl) if prctl else None)
     except BaseException:
-        signal.signal(signal.SIGINT, previous)
+        _deliver_held(handlers, held)
         raise
     try:
-        signal.signal(signal.SIGINT, previous)
-        if interrupts:
-            raise KeyboardInterrupt
+        _deliver_held(handlers, held)
         stdout, stderr = process.communicate()
     except BaseException:
         with contextlib.suppress(ProcessLookupError):
@@ -106,6 +112,14 @@ def run_job_process(command: list[str]) -> subprocess.CompletedProcess:
         process.wait()
         raise
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def _deliver_held(handlers: dict[int, Any], held: list[int]) -> None:
+    """Put the handlers back, then raise each held signal again, for its handler to act on."""
+    for signum, handler in handlers.items():
+        signal.signal(signum, handler)
+    for signum in held:
+        signal.raise_signal(signum)
 
 
 def _run_glue_job(lake: Lake, run: JobRun) -> dict[str, Any]:
