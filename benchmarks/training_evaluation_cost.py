@@ -18,20 +18,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 import xgboost as xgb
+from training_channels import ROOT, load_training_channels, train
 
-from instacart_lake.context import Lake
-from instacart_lake.locations import uri_to_path
-
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-sys.path.insert(0, str(ROOT / "ml"))
-import train  # noqa: E402  (ml/train.py, the training script itself)
 
 
 def timed_training(params: dict, dtrain: xgb.DMatrix, evals: list, args: argparse.Namespace) -> dict:
@@ -49,15 +43,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lake-root", type=Path, default=Path("/tmp/ml_bench_lake_full"))
     parser.add_argument("--label", default="full")
     options = parser.parse_args(argv)
-    locations = Lake.from_environment(root=options.lake_root, profile="local").locations
-    channels = {name: uri_to_path(locations.ml_set_uri(name)) for name in ("train", "validation")}
-    args = train.parse_args(["--train", channels["train"], "--validation", channels["validation"],
-                             "--model_dir", "unused", "--output_data_dir", "unused",
-                             "--nthread", str(os.cpu_count())])
-    labels, features = train.read_channel(args.train)
-    validation_labels, validation_features = train.read_channel(args.validation)
-    dtrain = xgb.DMatrix(features, label=labels, missing=float("nan"))
-    dvalidation = xgb.DMatrix(validation_features, label=validation_labels, missing=float("nan"))
+    channels = load_training_channels(options.lake_root)
+    args, dtrain, dvalidation = channels.args, channels.dtrain, channels.dvalidation
     now = train.booster_params(args)
     before = {**now, "eval_metric": ["auc", "logloss"]}
     runs = {
@@ -67,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     hashes = {run["model_sha256"] for run in runs.values()}
     record = {"command": "python benchmarks/training_evaluation_cost.py", "lake_root": str(options.lake_root),
-              "train_rows": int(len(labels)), "validation_rows": int(len(validation_labels)),
+              "train_rows": channels.train_rows, "validation_rows": channels.validation_rows,
               "nthread": args.nthread, "xgboost_version": xgb.__version__, "runs": runs,
               "same_model": len(hashes) == 1}
     RESULTS.mkdir(parents=True, exist_ok=True)

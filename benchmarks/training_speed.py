@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -29,18 +28,14 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 from deltalake import DeltaTable
+from training_channels import ROOT, load_training_channels, train
 
-from instacart_lake.context import Lake
 from instacart_lake.jobs.curated_to_ml import CANDIDATES_TABLE, SET_COLUMN
 from instacart_lake.locations import uri_to_path
 from instacart_lake.ml.evaluation import evaluate_validation
 from instacart_lake.transforms.ml_sets import VALIDATION
 
-ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-sys.path.insert(0, str(ROOT / "ml"))
-import train  # noqa: E402  (ml/train.py, the training script itself)
-
 LARGEST_F1_DROP = 0.002
 
 
@@ -87,16 +82,9 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
     if options.reference not in ("defaults", *options.variant):
         parser.error(f"--reference {options.reference} is not one of the variants")
-    locations = Lake.from_environment(root=options.lake_root, profile="local").locations
-    channels = {name: uri_to_path(locations.ml_set_uri(name)) for name in ("train", "validation")}
-    args = train.parse_args(["--train", channels["train"], "--validation", channels["validation"],
-                             "--model_dir", "unused", "--output_data_dir", "unused",
-                             "--nthread", str(os.cpu_count())])
-    labels, features = train.read_channel(args.train)
-    validation_labels, validation_features = train.read_channel(args.validation)
-    dtrain = xgb.DMatrix(features, label=labels, missing=np.nan)
-    dvalidation = xgb.DMatrix(validation_features, label=validation_labels, missing=np.nan)
-    candidates, candidate_features = validation_candidates(locations)
+    channels = load_training_channels(options.lake_root)
+    args, dtrain, dvalidation = channels.args, channels.dtrain, channels.dvalidation
+    candidates, candidate_features = validation_candidates(channels.locations)
     dcandidates = xgb.DMatrix(candidate_features, missing=np.nan)
     no_reorders = pd.DataFrame({"order_id": pd.Series(dtype="int64"), "product_id": pd.Series(dtype="int64")})
 
@@ -120,8 +108,8 @@ def main(argv: list[str] | None = None) -> int:
         run["f1_drop"] = round(reference - run["f1_expected_f1"], 5)
         run["acceptable"] = run["f1_drop"] <= LARGEST_F1_DROP
     result = {"command": " ".join(["python", "benchmarks/training_speed.py", *(argv or sys.argv[1:])]),
-              "reference": options.reference, "lake_root": str(options.lake_root), "train_rows": int(len(labels)),
-              "validation_rows": int(len(validation_labels)), "nthread": args.nthread,
+              "reference": options.reference, "lake_root": str(options.lake_root), "train_rows": channels.train_rows,
+              "validation_rows": channels.validation_rows, "nthread": args.nthread,
               "xgboost_version": xgb.__version__, "largest_f1_drop": LARGEST_F1_DROP, "runs": runs}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"training_speed_{options.label}.json").write_text(json.dumps(result, indent=2) + "\n")

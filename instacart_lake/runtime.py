@@ -66,12 +66,12 @@ def build_local_spark(
     """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    jars = spark_jars()
+    class_path = os.pathsep.join(str(jar) for jar in spark_jars())
     builder = (
         SparkSession.builder.appName(app_name)
         .master(os.environ.get("LAKE_SPARK_MASTER", "local[*]"))
-        .config("spark.driver.extraClassPath", os.pathsep.join(str(jar) for jar in jars))
-        .config("spark.executor.extraClassPath", os.pathsep.join(str(jar) for jar in jars))
+        .config("spark.driver.extraClassPath", class_path)
+        .config("spark.executor.extraClassPath", class_path)
         .config("spark.driver.memory", driver_memory)
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.default.parallelism", str(shuffle_partitions))
