@@ -38,8 +38,11 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(BIN)/pip install --quiet --no-deps --editable .
 	@touch $(STAMP)
 
+# The jars of versions.toml, then the class archive the local Spark JVMs map (made once per JDK
+# and class path: instacart_lake/jvm_archive.py).
 jars: $(STAMP)
 	@$(BIN)/python -m instacart_lake.jars
+	@$(BIN)/python -m instacart_lake.jvm_archive
 
 # The CloudFormation templates whose facts live elsewhere in the repository (a test fails
 # when a committed one is stale).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any, Mapping
 
 from pyspark.sql import SparkSession
 
+from instacart_lake import jvm_archive
 from instacart_lake.aws_clients import s3a_settings
 from instacart_lake.config import LakeConfig, spark_settings
 from instacart_lake.jars import spark_jars
@@ -53,6 +55,7 @@ def build_local_spark(
     driver_memory: str = "8g",
     shuffle_partitions: int = 8,
     extra_conf: Mapping[str, str] | None = None,
+    dump_classes_to: Path | None = None,
 ) -> SparkSession:
     """A local session with Glue 5.0's engines and tuned for a small machine (2 cores, 24 GB).
 
@@ -62,7 +65,9 @@ def build_local_spark(
     Delta is enabled as Glue enables it (lake.toml's
     `[spark.delta]`), with the settings every job sets on Glue too (`[spark.jobs]`). All cores,
     one JVM, AQE on, few shuffle partitions (Delta's snapshot state and file listings too), no
-    UI, quiet logs, UTC. Returns the active session if one exists.
+    UI, quiet logs, UTC. The JVM maps the class archive of instacart_lake.jvm_archive when
+    setup has made it (or, with `dump_classes_to`, makes one there). Returns the active
+    session if one exists.
     """
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -84,8 +89,9 @@ def build_local_spark(
         .config("spark.sql.sources.partitionOverwriteMode", "dynamic")
         .config("spark.sql.parquet.compression.codec", "snappy")
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .config("spark.driver.extraJavaOptions",
-                f"-Dlog4j2.configurationFile={LOG4J2_CONFIG.as_uri()} -XX:+UseG1GC")
+        .config("spark.driver.extraJavaOptions", " ".join(shlex.quote(option) for option in [
+            f"-Dlog4j2.configurationFile={LOG4J2_CONFIG.as_uri()}", "-XX:+UseG1GC",
+            *jvm_archive.java_options(dump_classes_to)]))
         .config("spark.sql.warehouse.dir", os.path.join(os.environ.get("TMPDIR", "/tmp"), "instacart-lake-warehouse"))
         .config("spark.databricks.delta.snapshotPartitions", str(shuffle_partitions))
         # Delta's VACUUM lists a table in this many tasks (10,000 by default: a minute here)

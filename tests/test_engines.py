@@ -14,6 +14,7 @@ import pytest
 from instacart_lake.config import spark_settings
 from instacart_lake.errors import LakeError
 from instacart_lake.jars import jars_dir, maven_artifacts, render_pom, spark_jars
+from instacart_lake.jvm_archive import ARCHIVE_PREFIX, archive_path, java_executable, java_options
 from instacart_lake.versions import MANIFEST_PATH, load_manifest
 
 ROOT = MANIFEST_PATH.parent
@@ -48,15 +49,52 @@ def test_the_session_has_every_jar_and_delta_as_glue_enables_it(spark):
         assert jvm.org.apache.spark.util.Utils.classForName(class_name, True, False).getName() == class_name
 
 
+def test_the_session_maps_the_class_archive_that_setup_made_for_its_class_path(spark):
+    archive = archive_path()
+    assert archive is not None and archive.is_file()
+    jvm = spark.sparkContext._jvm
+    arguments = list(jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+    assert f"-XX:SharedArchiveFile={archive}" in arguments
+    class_path = jvm.java.lang.System.getProperty("java.class.path")
+
+    def java_version_with_archive(class_path: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(java_executable()), "-Xshare:on", f"-XX:SharedArchiveFile={archive}",
+                               "-cp", class_path, "-version"], capture_output=True, text=True)
+
+    mapped = java_version_with_archive(class_path)
+    assert mapped.returncode == 0, mapped.stdout + mapped.stderr
+    another_class_path = os.pathsep.join(class_path.split(os.pathsep)[1:])
+    assert java_version_with_archive(another_class_path).returncode != 0
+
+
+def _small_jars(folder: Path) -> None:
+    for artifact in maven_artifacts():
+        with zipfile.ZipFile(folder / artifact.jar_name, "w") as jar:
+            jar.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+
+
+def test_the_class_archive_is_named_for_its_class_path_and_used_once_made(tmp_path, monkeypatch):
+    _small_jars(tmp_path)
+    monkeypatch.setenv("LAKE_JARS_DIR", str(tmp_path))
+    named = archive_path()
+    assert named.parent == tmp_path and named.name.startswith(ARCHIVE_PREFIX) and archive_path() == named
+    assert java_options() == []
+    named.write_bytes(b"archive")
+    assert java_options() == [f"-XX:SharedArchiveFile={named}"]
+
+    with zipfile.ZipFile(tmp_path / maven_artifacts()[0].jar_name, "a") as jar:
+        jar.writestr("another.class", "")
+    assert archive_path() != named
+    assert java_options() == []
+
+
 def test_a_missing_jar_folder_says_what_to_run(tmp_path):
     with pytest.raises(LakeError, match=r"delta-spark_2\.12-3\.3\.0\.jar is missing.*run `make setup`"):
         spark_jars(tmp_path / "nothing-here")
 
 
 def test_a_broken_jar_says_what_to_run(tmp_path):
-    for artifact in maven_artifacts():
-        with zipfile.ZipFile(tmp_path / artifact.jar_name, "w") as jar:
-            jar.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\n")
+    _small_jars(tmp_path)
     broken = maven_artifacts()[0].jar_name
     (tmp_path / broken).write_bytes(b"<html>not found</html>")
 
