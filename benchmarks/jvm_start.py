@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from measure import run_measured
@@ -86,13 +86,10 @@ def _in_turns(pairs: int, measure) -> dict[str, list[dict]]:
     results: dict[str, list[dict]] = {"with_archive": [], "without_archive": []}
     for pair in range(pairs):
         for with_archive in ((True, False) if pair % 2 == 0 else (False, True)):
-            if with_archive:
-                results["with_archive"].append(measure(pair))
-            else:
-                with archive_set_aside(archive):
-                    results["without_archive"].append(measure(pair))
-            print(f"pair {pair + 1}, {'with' if with_archive else 'without'}: "
-                  f"{(results['with_archive'] if with_archive else results['without_archive'])[-1]}", flush=True)
+            key = "with_archive" if with_archive else "without_archive"
+            with nullcontext() if with_archive else archive_set_aside(archive):
+                results[key].append(measure())
+            print(f"pair {pair + 1}, {key}: {results[key][-1]}", flush=True)
     return results
 
 
@@ -108,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--starts", type=int, default=5, help="pairs of job starts")
     parser.add_argument("--probe", metavar="TABLE_URI", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1: the job starts read the clean tables of the first run")
     if args.probe:
         print(json.dumps(probe(args.probe)))
         return 0
@@ -119,9 +118,9 @@ def main(argv: list[str] | None = None) -> int:
         source = Path(work, "source")
         subprocess.run([str(BIN / "lake"), "generate", "--scale", args.scale, "--out", str(source)],
                        check=True, capture_output=True)
-        runs = _in_turns(args.runs, lambda pair: _timed_run(source, Path(work, f"lake-{time.monotonic_ns()}")))
+        runs = _in_turns(args.runs, lambda: _timed_run(source, Path(work, f"lake-{time.monotonic_ns()}")))
         orders = next(Path(work).glob("lake-*/clean/orders"))
-        starts = _in_turns(args.starts, lambda pair: _timed_start(orders.as_uri()))
+        starts = _in_turns(args.starts, lambda: _timed_start(orders.as_uri()))
     record = {
         "scale": args.scale,
         "archive_mib": round(archive.stat().st_size / 2**20),
